@@ -1,0 +1,31 @@
+# The two commands of the README: `make run` and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean-results
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/python -m pip install -q -e '.[dev,postgres]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	snakemake --cores all
+
+lint: $(STAMP)
+	ruff check .
+	ruff format --check reid tests benchmarks
+	snakefmt --check .
+	snakemake --lint
+
+test: $(STAMP) lint
+	python -m pytest -q
+
+bench: $(STAMP)
+	python benchmarks/run_all.py
+
+clean-results:
+	rm -rf results/runs results/tables results/optuna results/report results/logs results/benchmarks

@@ -1,0 +1,89 @@
+"""`reid train` and `reid evaluate`: one training phase, one evaluation."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from reid.cli import (
+    add_config_args,
+    add_runtime_args,
+    command,
+    json_arg,
+    load_cli_config,
+    runtime_from,
+)
+
+
+def _train_args(parser: argparse.ArgumentParser) -> None:
+    add_config_args(parser)
+    add_runtime_args(parser)
+    parser.add_argument("--spec", type=json_arg, help="a run spec as JSON or @file (rules use it)")
+    parser.add_argument("--phase", type=int, help="phase of the config's main run to train")
+    parser.add_argument("--run-dir", type=Path, help="run folder (default results/runs/<hash>)")
+    parser.add_argument("--runs-root", type=Path, default=Path("results/runs"))
+
+
+@command("train", "train one phase (resuming from its last checkpoint)", _train_args)
+def train(args: argparse.Namespace) -> int:
+    from reid.engine import run_phase
+    from reid.runs import is_complete, main_chain, run_hash, run_lock
+
+    config: dict[str, Any] | None = None
+    if args.spec is not None:
+        spec = args.spec
+    else:
+        config = load_cli_config(args)
+        if args.phase is None:
+            raise SystemExit("reid train: give --spec or --phase")
+        spec = main_chain(config)[args.phase - 1]
+    run_dir = args.run_dir or args.runs_root / run_hash(spec)
+    with run_lock(run_dir):
+        if is_complete(run_dir):
+            print(f"{run_dir}: already trained, reused")
+            return 0
+        metrics = run_phase(spec, run_dir, runtime_from(args, config), run_root=args.runs_root)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def _evaluate_args(parser: argparse.ArgumentParser) -> None:
+    add_config_args(parser)
+    add_runtime_args(parser)
+    parser.add_argument("--model", type=Path, required=True, help="a run's model.pt")
+    parser.add_argument("--task", help="task name from the config")
+    parser.add_argument("--task-json", type=json_arg, help="a spec task entry (rules use it)")
+    parser.add_argument("--task-index", type=int, help="index of the task's pipeline")
+    parser.add_argument("--eval-json", type=json_arg, help="the evaluation section as JSON")
+    parser.add_argument("--features", help="override the feature source (task, base, mean:0,1…)")
+    parser.add_argument("--out", type=Path, help="write the metrics JSON here")
+
+
+@command("evaluate", "evaluate a trained model on a task (Rank-k, mAP) and write JSON", _evaluate_args)
+def evaluate(args: argparse.Namespace) -> int:
+    from reid.engine.evaluate import evaluate_run
+    from reid.io import write_json
+    from reid.runs import task_entry
+
+    config: dict[str, Any] | None = None
+    if args.task_json is not None:
+        task, index, evaluation = args.task_json, args.task_index, args.eval_json
+    else:
+        config = load_cli_config(args)
+        names = [t["name"] for t in config["tasks"]]
+        if args.task not in names:
+            raise SystemExit(f"reid evaluate: --task must be one of {names}")
+        index = names.index(args.task)
+        task = task_entry(config, config["tasks"][index])
+        evaluation = config["evaluation"]
+    evaluation = dict(evaluation)
+    if args.features:
+        evaluation["features"] = args.features
+    result = evaluate_run(args.model, task, index, evaluation, runtime_from(args, config))
+    text = json.dumps({k: v for k, v in result.items() if k != "cmc"}, indent=2)
+    print(text)
+    if args.out:
+        write_json(args.out, result)
+    return 0

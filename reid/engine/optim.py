@@ -1,0 +1,49 @@
+"""Optimisers and the cyclical learning-rate schedule (paper §3.3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+
+def build_optimizer(params: Iterable[torch.nn.Parameter], train: dict[str, Any]) -> torch.optim.Optimizer:
+    """SGD with momentum (the paper's choice) or Adam with L2 weight decay (its first try)."""
+    params = list(params)
+    if train["optimizer"] == "sgd":
+        return torch.optim.SGD(
+            params, lr=train["lr"], momentum=train["momentum"], weight_decay=train["weight_decay"]
+        )
+    if train["optimizer"] == "adam":
+        return torch.optim.Adam(params, lr=train["lr"], weight_decay=train["weight_decay"])
+    raise ValueError(f"unknown optimizer {train['optimizer']!r}")
+
+
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, train: dict[str, Any], batches_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """Triangular CLR between `lr` and `scheduler.max_lr`, stepped per epoch or per iteration.
+
+    The half cycle is given in epochs; stepped per iteration it becomes
+    `half_cycle_epochs * batches_per_epoch` steps. Momentum is not cycled (the authors' CLR did
+    not cycle it).
+    """
+    sched = train["scheduler"]
+    if sched["name"] == "none":
+        return None
+    per_epoch = sched["step"] == "epoch"
+    step_size = sched["half_cycle_epochs"] * (1 if per_epoch else max(1, batches_per_epoch))
+    return torch.optim.lr_scheduler.CyclicLR(
+        optimizer,
+        base_lr=train["lr"],
+        max_lr=sched["max_lr"],
+        step_size_up=max(1, round(step_size)),
+        mode="triangular",
+        cycle_momentum=False,
+    )
+
+
+def steps_per_iteration(train: dict[str, Any]) -> bool:
+    """Whether the scheduler is stepped after every iteration (else once per epoch)."""
+    return train["scheduler"]["name"] != "none" and train["scheduler"]["step"] == "iteration"

@@ -1,0 +1,142 @@
+"""Run folders keyed by the hash of their effective config.
+
+A *spec* is the JSON-safe effective config of one training phase: everything that changes the
+trained weights (data, model, training, method, seed, parent run) and nothing else (device,
+threads and evaluation settings are not part of it). Its hash names the folder
+`results/runs/<hash>/`, so the main run, the ablation studies and the method comparison share a
+run whenever their configs agree, and a finished run is never trained twice.
+"""
+
+from __future__ import annotations
+
+import copy
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from reid.config import stable_hash
+
+RUNS_ROOT = Path("results/runs")
+RUN_OUTPUTS = ("model.pt", "history.csv", "metrics.json")
+DATA_KEYS = ("dataset", "source", "url", "md5", "archive", "folder", "synthetic")
+
+
+def task_data_identity(task: dict[str, Any]) -> dict[str, Any]:
+    """The keys of a task that decide which images it holds."""
+    identity = {key: task.get(key) for key in DATA_KEYS}
+    if task.get("source") != "synthetic":
+        identity.pop("synthetic")
+    return identity
+
+
+def dataset_dir(config: dict[str, Any], task: dict[str, Any]) -> str:
+    """Folder (relative to the working directory) where a task's dataset is prepared."""
+    return f"{config['data']['root']}/{task['name']}-{stable_hash(task_data_identity(task), 8)}"
+
+
+def task_by_name(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """The task entry called `name`."""
+    for task in config["tasks"]:
+        if task["name"] == name:
+            return task
+    raise KeyError(name)
+
+
+def task_entry(config: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": task["name"],
+        "dataset": task["dataset"],
+        "root": dataset_dir(config, task),
+        "data": task_data_identity(task),
+    }
+
+
+def phase_spec(
+    config: dict[str, Any],
+    phase: int,
+    parent: str | None,
+    *,
+    seed: int | None = None,
+    method: dict[str, Any] | None = None,
+    train: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Spec of training phase `phase` (1-based) on `config['tasks'][phase - 1]`.
+
+    Phase 1 carries no method (it is the same for every continual strategy, so it is shared);
+    `method` and `train` override the config's sections for this phase only.
+    """
+    if phase > 1 and parent is None:
+        raise ValueError("a phase after the first needs a parent run")
+    train_cfg = copy.deepcopy(config["train"] if train is None else train)
+    train_cfg.pop("amp", None), train_cfg.pop("channels_last", None), train_cfg.pop("compile", None)
+    spec: dict[str, Any] = {
+        "kind": "phase",
+        "phase": phase,
+        "parent": parent,
+        "task": task_entry(config, config["tasks"][phase - 1]),
+        "data": {k: config["data"][k] for k in ("height", "width", "skip_corrupt")},
+        "model": copy.deepcopy(config["model"]),
+        "train": train_cfg,
+        "method": None if phase == 1 else copy.deepcopy(method or config["method"]),
+        "seed": config["seed"] if seed is None else seed,
+    }
+    return spec
+
+
+def joint_spec(config: dict[str, Any], *, seed: int | None = None) -> dict[str, Any]:
+    """Spec of joint training on all tasks at once (the upper bound of the comparison)."""
+    spec = phase_spec(config, 1, None, seed=seed)
+    spec["kind"] = "joint"
+    spec["phase"] = len(config["tasks"])
+    spec["task"] = None
+    spec["tasks"] = [task_entry(config, task) for task in config["tasks"]]
+    return spec
+
+
+def run_hash(spec: dict[str, Any]) -> str:
+    """Name of the run folder of `spec`."""
+    return stable_hash(spec)
+
+
+def main_chain(config: dict[str, Any], *, seed: int | None = None, method=None) -> list[dict]:
+    """Specs of phases 1..T of the main run (or of one method and seed of the comparison)."""
+    specs: list[dict[str, Any]] = []
+    parent = None
+    for phase in range(1, len(config["tasks"]) + 1):
+        spec = phase_spec(config, phase, parent, seed=seed, method=method)
+        specs.append(spec)
+        parent = run_hash(spec)
+    return specs
+
+
+def run_dir(spec: dict[str, Any], root: Path = RUNS_ROOT) -> Path:
+    """`results/runs/<hash>` of a spec."""
+    return Path(root) / run_hash(spec)
+
+
+def is_complete(directory: Path) -> bool:
+    """Whether a run folder holds every output of a finished run."""
+    return all((Path(directory) / name).is_file() for name in RUN_OUTPUTS)
+
+
+def read_spec(directory: Path) -> dict[str, Any]:
+    """The spec a run folder was trained from."""
+    return json.loads((Path(directory) / "spec.json").read_text(encoding="utf-8"))
+
+
+@contextmanager
+def run_lock(directory: Path) -> Iterator[None]:
+    """Exclusive lock on a run folder, so two processes never train the same run at once."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

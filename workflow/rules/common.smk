@@ -1,0 +1,60 @@
+# Shared set-up: validated config, the runs the DAG trains, and input functions.
+import json
+
+from snakemake.exceptions import WorkflowError
+
+from reid.config import validate_config
+from reid.errors import ReidError
+from reid.runs import dataset_dir, main_chain, run_hash, task_entry
+
+try:
+    CONFIG = validate_config(config)
+except ReidError as exc:
+    raise WorkflowError(str(exc)) from None
+
+DATA_ROOT = CONFIG["data"]["root"]
+TASKS = CONFIG["tasks"]
+TASK_NAMES = [task["name"] for task in TASKS]
+DATASET_DIRS = {dataset_dir(CONFIG, task): task for task in TASKS}
+MAIN = main_chain(CONFIG)
+RUNS = {run_hash(spec): spec for spec in MAIN}
+MAIN_HASHES = [run_hash(spec) for spec in MAIN]
+# Accuracy matrix of the main run: after phase i, every task j <= i (task j uses pipeline j).
+MAIN_EVALS = [
+    {"phase": i + 1, "task": TASK_NAMES[j], "run": MAIN_HASHES[i]}
+    for i in range(len(MAIN))
+    for j in range(i + 1)
+]
+
+
+def eval_path(run, task):
+    return f"results/runs/{run}/eval/{task}.json"
+
+
+def ready_file(directory):
+    return f"{directory}/READY.json"
+
+
+def dataset_key(directory):
+    return directory[len(DATA_ROOT) + 1 :]
+
+
+def train_inputs(wildcards):
+    spec = RUNS[wildcards.run]
+    tasks = spec["tasks"] if spec["kind"] == "joint" else [spec["task"]]
+    inputs = {"ready": [ready_file(task["root"]) for task in tasks]}
+    if spec["parent"]:
+        inputs["parent"] = f"results/runs/{spec['parent']}/model.pt"
+    return inputs
+
+
+def eval_task(wildcards):
+    index = TASK_NAMES.index(wildcards.task)
+    return index, task_entry(CONFIG, TASKS[index])
+
+
+def all_targets():
+    return [
+        "results/tables/main_results.csv",
+        "results/tables/accuracy_matrix.csv",
+    ]

@@ -1,0 +1,27 @@
+# Evaluation of a run on a task: the main run's full accuracy matrix (retro-evaluation included).
+
+
+rule evaluate_task:
+    input:
+        model="results/runs/{run}/model.pt",
+        ready=lambda wildcards: ready_file(eval_task(wildcards)[1]["root"]),
+    output:
+        "results/runs/{run}/eval/{task}.json",
+    params:
+        task=lambda wildcards: json.dumps(eval_task(wildcards)[1]),
+        index=lambda wildcards: eval_task(wildcards)[0],
+        evaluation=json.dumps(CONFIG["evaluation"]),
+        device=CONFIG["device"],
+    log:
+        "results/logs/evaluate/{run}_{task}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{run}_{task}.tsv"
+    threads: CONFIG["threads"]
+    resources:
+        mem_mb=CONFIG["resources"]["evaluate_mem_mb"],
+        runtime=CONFIG["resources"]["evaluate_runtime"],
+        gpu=CONFIG["resources"]["train_gpus"],
+    shell:
+        "reid evaluate --model {input.model} --task-json {params.task:q}"
+        " --task-index {params.index} --eval-json {params.evaluation:q}"
+        " --device {params.device} --threads {threads} --out {output} > {log} 2>&1"

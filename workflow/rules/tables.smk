@@ -1,0 +1,24 @@
+# Tables: the paper's results table and the accuracy matrix of the main run.
+
+
+rule main_results:
+    input:
+        [eval_path(e["run"], e["task"]) for e in MAIN_EVALS],
+    output:
+        results="results/tables/main_results.csv",
+        matrix="results/tables/accuracy_matrix.csv",
+    params:
+        manifest=json.dumps(
+            [dict(e, file=eval_path(e["run"], e["task"])) for e in MAIN_EVALS]
+        ),
+    log:
+        "results/logs/tables/main_results.log",
+    benchmark:
+        "results/benchmarks/tables/main_results.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    shell:
+        "reid tables main --manifest {params.manifest:q} --out {output.results}"
+        " --matrix {output.matrix} > {log} 2>&1"

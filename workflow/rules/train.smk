@@ -1,0 +1,35 @@
+# Training: one job per phase; a run folder is named by the hash of its effective config.
+
+
+rule train_phase:
+    input:
+        unpack(train_inputs),
+    output:
+        model="results/runs/{run}/model.pt",
+        history="results/runs/{run}/history.csv",
+        metrics="results/runs/{run}/metrics.json",
+    params:
+        spec=lambda wildcards: json.dumps(RUNS[wildcards.run]),
+        device=CONFIG["device"],
+        amp=CONFIG["train"]["amp"],
+        speed=" ".join(
+            flag
+            for flag, on in [
+                ("--channels-last", CONFIG["train"]["channels_last"]),
+                ("--compile", CONFIG["train"]["compile"]),
+            ]
+            if on
+        ),
+    log:
+        "results/logs/train/{run}.log",
+    benchmark:
+        "results/benchmarks/train/{run}.tsv"
+    threads: CONFIG["threads"]
+    resources:
+        mem_mb=CONFIG["resources"]["train_mem_mb"],
+        runtime=CONFIG["resources"]["train_runtime"],
+        gpu=CONFIG["resources"]["train_gpus"],
+    shell:
+        "reid train --spec {params.spec:q} --run-dir results/runs/{wildcards.run}"
+        " --device {params.device} --threads {threads} --amp {params.amp} {params.speed}"
+        " > {log} 2>&1"
