@@ -40,6 +40,8 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
     """`--config FILE` (repeatable, later wins) and `--set key.path=value` overrides."""
     parser.add_argument("--config", action="append", type=Path, default=None,
                         help="config YAML (repeatable; default config/config.yaml)")
+    parser.add_argument("--config-json", type=json_arg, default=None,
+                        help="a whole config as JSON or @file (rules pass Snakemake's config)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one key, e.g. --set train.epochs=2 (value parsed as YAML)")
 
@@ -73,6 +75,10 @@ def load_cli_config(args: argparse.Namespace) -> dict[str, Any]:
             cursor = cursor[part]
         cursor[parts[-1]] = yaml.safe_load(value)
         overrides = deep_merge(overrides, node)
+    if getattr(args, "config_json", None) is not None:
+        from reid.config import validate_config
+
+        return validate_config(deep_merge(args.config_json, overrides))
     return load_config(args.config or [Path("config/config.yaml")], overrides)
 
 

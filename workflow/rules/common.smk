@@ -6,6 +6,8 @@ from snakemake.exceptions import WorkflowError
 from reid.config import validate_config
 from reid.errors import ReidError
 from reid.runs import dataset_dir, main_chain, run_hash, task_entry
+from reid.tuning.storage import is_url
+from reid.tuning.studies import enabled_studies
 
 try:
     CONFIG = validate_config(config)
@@ -25,6 +27,33 @@ MAIN_EVALS = [
     for i in range(len(MAIN))
     for j in range(i + 1)
 ]
+
+
+STUDIES = enabled_studies(CONFIG)
+OPTUNA_STORAGE = CONFIG["optuna"]["storage"]
+OPTUNA_STORAGE_FILE = None if is_url(OPTUNA_STORAGE) else OPTUNA_STORAGE
+CONFIG_JSON = json.dumps(CONFIG)
+
+
+wildcard_constraints:
+    run=r"[0-9a-f]{12}",
+    study="|".join(STUDIES) or "none",
+    worker=r"\d+",
+
+
+def storage_input(wildcards):
+    # ancient(): workers append to the journal, which must not retrigger later rules.
+    return [ancient(OPTUNA_STORAGE_FILE)] if OPTUNA_STORAGE_FILE else []
+
+
+def worker_inputs(wildcards):
+    # Trials reuse the main runs; waiting for them avoids training the same run twice.
+    return {
+        "created": f"results/optuna/{wildcards.study}/created.json",
+        "storage": storage_input(wildcards),
+        "main": [f"results/runs/{run}/model.pt" for run in MAIN_HASHES[:2]],
+        "ready": [ready_file(spec["task"]["root"]) for spec in MAIN],
+    }
 
 
 def eval_path(run, task):
@@ -54,7 +83,9 @@ def eval_task(wildcards):
 
 
 def all_targets():
-    return [
+    targets = [
         "results/tables/main_results.csv",
         "results/tables/accuracy_matrix.csv",
     ]
+    targets += [f"results/tables/study_{study}.csv" for study in STUDIES]
+    return targets

@@ -5,10 +5,6 @@ rule prepare_dataset:
     output:
         ready=f"{DATA_ROOT}/{{dataset}}/READY.json",
         summary=f"{DATA_ROOT}/{{dataset}}/summary.csv",
-    params:
-        task=lambda wildcards: json.dumps(DATASET_DIRS[f"{DATA_ROOT}/{wildcards.dataset}"]),
-        data=json.dumps(CONFIG["data"]),
-        dest=lambda wildcards: f"{DATA_ROOT}/{wildcards.dataset}",
     log:
         "results/logs/prepare/{dataset}.log",
     benchmark:
@@ -17,6 +13,12 @@ rule prepare_dataset:
     resources:
         mem_mb=2000,
         runtime=120,
+    params:
+        task=lambda wildcards: json.dumps(
+            DATASET_DIRS[f"{DATA_ROOT}/{wildcards.dataset}"]
+        ),
+        data=json.dumps(CONFIG["data"]),
+        dest=lambda wildcards: f"{DATA_ROOT}/{wildcards.dataset}",
     shell:
         "reid prepare --task-json {params.task:q} --data-json {params.data:q}"
         " --dest {params.dest:q} > {log} 2>&1"

@@ -7,11 +7,6 @@ rule evaluate_task:
         ready=lambda wildcards: ready_file(eval_task(wildcards)[1]["root"]),
     output:
         "results/runs/{run}/eval/{task}.json",
-    params:
-        task=lambda wildcards: json.dumps(eval_task(wildcards)[1]),
-        index=lambda wildcards: eval_task(wildcards)[0],
-        evaluation=json.dumps(CONFIG["evaluation"]),
-        device=CONFIG["device"],
     log:
         "results/logs/evaluate/{run}_{task}.log",
     benchmark:
@@ -21,6 +16,11 @@ rule evaluate_task:
         mem_mb=CONFIG["resources"]["evaluate_mem_mb"],
         runtime=CONFIG["resources"]["evaluate_runtime"],
         gpu=CONFIG["resources"]["train_gpus"],
+    params:
+        task=lambda wildcards: json.dumps(eval_task(wildcards)[1]),
+        index=lambda wildcards: eval_task(wildcards)[0],
+        evaluation=json.dumps(CONFIG["evaluation"]),
+        device=CONFIG["device"],
     shell:
         "reid evaluate --model {input.model} --task-json {params.task:q}"
         " --task-index {params.index} --eval-json {params.evaluation:q}"

@@ -7,10 +7,6 @@ rule main_results:
     output:
         results="results/tables/main_results.csv",
         matrix="results/tables/accuracy_matrix.csv",
-    params:
-        manifest=json.dumps(
-            [dict(e, file=eval_path(e["run"], e["task"])) for e in MAIN_EVALS]
-        ),
     log:
         "results/logs/tables/main_results.log",
     benchmark:
@@ -19,6 +15,10 @@ rule main_results:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        manifest=json.dumps(
+            [dict(e, file=eval_path(e["run"], e["task"])) for e in MAIN_EVALS]
+        ),
     shell:
         "reid tables main --manifest {params.manifest:q} --out {output.results}"
         " --matrix {output.matrix} > {log} 2>&1"

@@ -8,6 +8,15 @@ rule train_phase:
         model="results/runs/{run}/model.pt",
         history="results/runs/{run}/history.csv",
         metrics="results/runs/{run}/metrics.json",
+    log:
+        "results/logs/train/{run}.log",
+    benchmark:
+        "results/benchmarks/train/{run}.tsv"
+    threads: CONFIG["threads"]
+    resources:
+        mem_mb=CONFIG["resources"]["train_mem_mb"],
+        runtime=CONFIG["resources"]["train_runtime"],
+        gpu=CONFIG["resources"]["train_gpus"],
     params:
         spec=lambda wildcards: json.dumps(RUNS[wildcards.run]),
         device=CONFIG["device"],
@@ -20,15 +29,6 @@ rule train_phase:
             ]
             if on
         ),
-    log:
-        "results/logs/train/{run}.log",
-    benchmark:
-        "results/benchmarks/train/{run}.tsv"
-    threads: CONFIG["threads"]
-    resources:
-        mem_mb=CONFIG["resources"]["train_mem_mb"],
-        runtime=CONFIG["resources"]["train_runtime"],
-        gpu=CONFIG["resources"]["train_gpus"],
     shell:
         "reid train --spec {params.spec:q} --run-dir results/runs/{wildcards.run}"
         " --device {params.device} --threads {threads} --amp {params.amp} {params.speed}"

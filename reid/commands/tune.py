@@ -1,0 +1,51 @@
+"""`reid tune`: create a study (grid enqueued once), run a worker, aggregate a study."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from reid.cli import add_config_args, add_runtime_args, command, load_cli_config, runtime_from
+
+
+def _tune_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["create", "work", "aggregate"])
+    parser.add_argument("--study", required=True,
+                        help="batch_size, optimizer, lambda or ensembling")
+    add_config_args(parser)
+    add_runtime_args(parser)
+    parser.add_argument("--storage", help="override optuna.storage (journal path or RDB URL)")
+    parser.add_argument("--done", type=Path, help="marker file written when the action ends")
+    parser.add_argument("--table", type=Path, help="aggregate: study CSV")
+    parser.add_argument("--best", type=Path, help="aggregate: best-point JSON")
+
+
+@command("tune", "run the paper's ablations as Optuna studies", _tune_args)
+def tune(args: argparse.Namespace) -> int:
+    from reid.errors import ConfigError
+    from reid.io import write_json
+    from reid.tuning.aggregate import write_study_outputs
+    from reid.tuning.studies import STUDY_NAMES, study_plan
+    from reid.tuning.worker import create_study, work
+
+    if args.study not in STUDY_NAMES:
+        raise ConfigError(f"--study {args.study!r}: expected one of {', '.join(STUDY_NAMES)}")
+    config = load_cli_config(args)
+    storage = args.storage or config["optuna"]["storage"]
+    plan = study_plan(config, args.study)
+    summary: dict[str, object] = {"study": args.study, "action": args.action}
+    if args.action == "create":
+        study = create_study(storage, plan)
+        summary["grid"] = len(plan.grid)
+        summary["trials"] = len(study.trials)
+    elif args.action == "work":
+        summary["trials_run"] = work(storage, plan, config, runtime_from(args, config))
+    else:
+        table = args.table or Path(f"results/tables/study_{args.study}.csv")
+        best = args.best or Path(f"results/optuna/best_{args.study}.json")
+        frame = write_study_outputs(storage, args.study, table, best)
+        summary["rows"] = len(frame)
+        print(frame.to_string(index=False))
+    if args.done:
+        write_json(args.done, summary)
+    return 0

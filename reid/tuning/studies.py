@@ -1,0 +1,200 @@
+"""What each ablation study varies, which runs a trial needs, and what it maximises.
+
+Grid points (the paper's settings) are enqueued first; `optuna.n_extra_trials` adds TPE trials
+to the `lambda` study over λ, α (log scale), β and the learning rate.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+
+from reid.runs import main_chain, phase_spec, run_hash
+
+STUDY_NAMES = ("batch_size", "optimizer", "lambda", "ensembling")
+OBJECTIVES = {
+    "batch_size": "task-1 Rank-1 (%) after phase 1",
+    "optimizer": "task-1 Rank-1 (%) after phase 1",
+    "lambda": "mean of task-1 and task-2 Rank-1 (%) after phase 2",
+    "ensembling": "task-2 Rank-1 (%) after phase 2, features of the ensemble",
+}
+ENSEMBLE_FEATURES = {"base_second": "concat:base,1", "both": "mean:0,1"}
+
+
+@dataclass
+class Evaluation:
+    """One evaluation a trial needs: a run, the task's index, the feature source."""
+
+    spec: dict[str, Any]
+    task_index: int
+    features: str = "task"
+
+
+@dataclass
+class TrialPlan:
+    """Runs to train (in order), evaluations to make, and how they give the objective."""
+
+    point: str
+    specs: list[dict[str, Any]]
+    evaluations: dict[str, Evaluation]
+    objective: Callable[[dict[str, dict[str, Any]]], float]
+
+    @property
+    def run(self) -> str:
+        """Hash of the run the objective is measured on."""
+        return run_hash(self.specs[-1])
+
+
+@dataclass
+class StudyPlan:
+    """An ablation: its grid, its search space and how a parameter set becomes runs."""
+
+    name: str
+    objective_text: str
+    grid: list[dict[str, Any]]
+    suggest: Callable[[optuna.Trial], dict[str, Any]]
+    plan: Callable[[dict[str, Any]], TrialPlan]
+    n_extra_trials: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def max_trials(self) -> int:
+        """Grid points plus sampler trials."""
+        return len(self.grid) + self.n_extra_trials
+
+
+def _rank1(result: dict[str, Any]) -> float:
+    return 100.0 * float(result["rank1"])
+
+
+def _phase1_plan(config: dict[str, Any], point: str, train: dict[str, Any]) -> TrialPlan:
+    spec = phase_spec(config, 1, None, train=train)
+    name = config["tasks"][0]["name"]
+    return TrialPlan(point, [spec], {name: Evaluation(spec, 0)}, lambda r: _rank1(r[name]))
+
+
+def _phase2_plan(
+    config: dict[str, Any], point: str, method: dict, train: dict, features: str, objective: str
+) -> TrialPlan:
+    first = main_chain(config)[0]
+    spec = phase_spec(config, 2, run_hash(first), method=method, train=train)
+    names = [task["name"] for task in config["tasks"][:2]]
+    evaluations = {names[0]: Evaluation(spec, 0), names[1]: Evaluation(spec, 1, features)}
+    if objective == "mean":
+        score = lambda r: (_rank1(r[names[0]]) + _rank1(r[names[1]])) / 2  # noqa: E731
+    else:
+        score = lambda r: _rank1(r[names[1]])  # noqa: E731
+    return TrialPlan(point, [first, spec], evaluations, score)
+
+
+def batch_size_study(config: dict[str, Any]) -> StudyPlan:
+    """Batch size (paper: 32 beats 64); batches are P ids × K images with K from the config."""
+    values = config["ablations"]["batch_size"]
+    k = config["train"]["batch"]["k"]
+
+    def plan(params: dict[str, Any]) -> TrialPlan:
+        train = copy.deepcopy(config["train"])
+        train["batch"]["p"] = max(1, params["batch_size"] // k)
+        return _phase1_plan(config, str(params["batch_size"]), train)
+
+    return StudyPlan(
+        "batch_size", OBJECTIVES["batch_size"], [{"batch_size": v} for v in values],
+        lambda t: {"batch_size": t.suggest_categorical("batch_size", values)}, plan,
+    )
+
+
+def optimizer_study(config: dict[str, Any]) -> StudyPlan:
+    """Adam with weight decay (no schedule) against SGD + CLR (the config's main setting)."""
+    values = config["ablations"]["optimizer"]
+
+    def plan(params: dict[str, Any]) -> TrialPlan:
+        train = copy.deepcopy(config["train"])
+        if params["optimizer"] == "adam":
+            train.update(optimizer="adam", lr=config["ablations"]["adam_lr"])
+            train["scheduler"]["name"] = "none"
+        return _phase1_plan(config, params["optimizer"], train)
+
+    return StudyPlan(
+        "optimizer", OBJECTIVES["optimizer"], [{"optimizer": v} for v in values],
+        lambda t: {"optimizer": t.suggest_categorical("optimizer", values)}, plan,
+    )
+
+
+def lambda_study(config: dict[str, Any]) -> StudyPlan:
+    """λ of the covariance loss after `lambda_epochs` of phase 2 (paper: 100 epochs)."""
+    ab = config["ablations"]
+    cov = config["method"]["covariance"]
+    lr = config["train"]["lr"]
+    lams = ab["lambdas"]
+    grid = [{"lam": v, "alpha": cov["alpha"], "beta": cov["beta"], "lr": lr} for v in lams]
+
+    def suggest(trial: optuna.Trial) -> dict[str, Any]:
+        return {
+            "lam": trial.suggest_float("lam", min(0.5, *lams), max(1.5, *lams)),
+            "alpha": trial.suggest_float("alpha", min(1e-12, cov["alpha"]), 1e-3, log=True),
+            "beta": trial.suggest_float("beta", min(-1.0, cov["beta"]), max(1.0, cov["beta"])),
+            "lr": trial.suggest_float("lr", lr / 10, lr * 10, log=True),
+        }
+
+    def plan(params: dict[str, Any]) -> TrialPlan:
+        method = copy.deepcopy(config["method"])
+        method["covariance"].update(lam=params["lam"], alpha=params["alpha"], beta=params["beta"])
+        train = copy.deepcopy(config["train"])
+        train.update(epochs=ab["lambda_epochs"], lr=params["lr"])
+        point = f"{params['lam']:g}"
+        return _phase2_plan(config, point, method, train, "task", "mean")
+
+    return StudyPlan(
+        "lambda", OBJECTIVES["lambda"], grid, suggest, plan,
+        n_extra_trials=config["optuna"]["n_extra_trials"],
+    )
+
+
+def ensembling_study(config: dict[str, Any]) -> StudyPlan:
+    """Phase 2 trained as base + second pipeline or both pipelines, short and long schedules."""
+    modes = config["ablations"]["ensembling"]
+    epochs = config["ablations"]["ensembling_epochs"]
+    grid = [{"trainable": m, "epochs": e} for e in epochs for m in modes]
+
+    def plan(params: dict[str, Any]) -> TrialPlan:
+        method = copy.deepcopy(config["method"])
+        method["trainable"] = params["trainable"]
+        train = copy.deepcopy(config["train"])
+        train["epochs"] = params["epochs"]
+        point = f"{params['trainable']}@{params['epochs']}"
+        features = ENSEMBLE_FEATURES[params["trainable"]]
+        return _phase2_plan(config, point, method, train, features, "task2")
+
+    def suggest(trial: optuna.Trial) -> dict[str, Any]:
+        return {
+            "trainable": trial.suggest_categorical("trainable", modes),
+            "epochs": trial.suggest_categorical("epochs", epochs),
+        }
+
+    return StudyPlan("ensembling", OBJECTIVES["ensembling"], grid, suggest, plan)
+
+
+BUILDERS = {
+    "batch_size": batch_size_study,
+    "optimizer": optimizer_study,
+    "lambda": lambda_study,
+    "ensembling": ensembling_study,
+}
+
+
+def study_plan(config: dict[str, Any], name: str) -> StudyPlan:
+    """The plan of one ablation study."""
+    return BUILDERS[name](config)
+
+
+def enabled_studies(config: dict[str, Any]) -> list[str]:
+    """Studies the workflow runs (phase-2 studies need at least two tasks)."""
+    if not config["ablations"]["enabled"]:
+        return []
+    if len(config["tasks"]) < 2:
+        return ["batch_size", "optimizer"]
+    return list(STUDY_NAMES)

@@ -1,0 +1,235 @@
+"""Study set-up (enqueue the grid once), workers (run trials), stale-trial recovery."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import traceback
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from reid.engine import Runtime, run_phase
+from reid.engine.evaluate import evaluate_run
+from reid.io import write_json
+from reid.runs import RUNS_ROOT, is_complete, run_hash, run_lock
+from reid.tuning.storage import is_url, open_storage, study_lock
+from reid.tuning.studies import Evaluation, StudyPlan, TrialPlan
+
+log = logging.getLogger(__name__)
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+ARTIFACTS = Path("results/optuna/artifacts")
+FAIL_POINT_ENV = "REID_FAIL_POINT"  # tests: a grid point whose trial must fail
+
+
+def create_study(storage: str, plan: StudyPlan) -> optuna.Study:
+    """Create (or load) a study and enqueue each grid point exactly once."""
+    store = open_storage(storage)
+    with study_lock(storage, plan.name):
+        study = optuna.create_study(
+            study_name=plan.name,
+            storage=store,
+            direction="maximize",
+            load_if_exists=True,
+            sampler=optuna.samplers.TPESampler(seed=0),
+            pruner=optuna.pruners.MedianPruner(n_warmup_steps=1),
+        )
+        study.set_user_attr("objective", plan.objective_text)
+        if not study.user_attrs.get("grid_enqueued"):
+            for params in plan.grid:
+                study.enqueue_trial(params, user_attrs={"source": "grid"})
+            study.set_user_attr("grid_enqueued", len(plan.grid))
+    return study
+
+
+def load_study(storage: str, name: str) -> optuna.Study:
+    """Load an existing study with the workflow's sampler and pruner."""
+    return optuna.load_study(
+        study_name=name,
+        storage=open_storage(storage),
+        sampler=optuna.samplers.TPESampler(seed=os.getpid()),
+        pruner=optuna.pruners.MedianPruner(n_warmup_steps=1),
+    )
+
+
+def recover_stale_trials(storage: str, study: optuna.Study) -> int:
+    """Fail RUNNING trials of dead local processes and re-enqueue their grid points."""
+    if is_url(storage):
+        optuna.storages.fail_stale_trials(study)  # RDB: heartbeats + retry callback
+        return 0
+    recovered = 0
+    with study_lock(storage, study.study_name):
+        trials = study.get_trials(deepcopy=False)
+        for trial in trials:
+            if trial.state != TrialState.RUNNING or _owner_alive(trial):
+                continue
+            store = study._storage
+            store.set_trial_user_attr(trial._trial_id, "stale", True)
+            store.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            recovered += 1
+            if trial.user_attrs.get("source") == "grid" and not _point_pending(trials, trial):
+                study.enqueue_trial(trial.params, user_attrs={"source": "grid"})
+            log.warning("trial %d of %s was left by a dead worker: failed and re-enqueued",
+                        trial.number, study.study_name)
+    return recovered
+
+
+def _owner_alive(trial: optuna.trial.FrozenTrial) -> bool:
+    host, pid = trial.user_attrs.get("host"), trial.user_attrs.get("pid")
+    if host is None or pid is None:
+        return True  # not started by our objective yet: leave it alone
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _point_pending(trials: list[optuna.trial.FrozenTrial], stale: optuna.trial.FrozenTrial) -> bool:
+    for trial in trials:
+        if trial.number == stale.number or trial.params != stale.params:
+            continue
+        if trial.state in (TrialState.WAITING, TrialState.COMPLETE):
+            return True
+        if trial.state == TrialState.RUNNING and _owner_alive(trial):
+            return True
+    return False
+
+
+def counted_trials(study: optuna.Study) -> tuple[int, bool]:
+    """(finished + running trials that count toward the cap, whether any trial waits)."""
+    trials = study.get_trials(deepcopy=False)
+    waiting = any(t.state == TrialState.WAITING for t in trials)
+    counted = sum(
+        1
+        for t in trials
+        if (t.state in FINISHED or t.state == TrialState.RUNNING) and not t.user_attrs.get("stale")
+    )
+    return counted, waiting
+
+
+def ensure_run(spec: dict[str, Any], runtime: Runtime, callback=None) -> Path:
+    """Train a run unless a finished one with the same config exists (then reuse it)."""
+    directory = RUNS_ROOT / run_hash(spec)
+    with run_lock(directory):
+        if not is_complete(directory):
+            run_phase(spec, directory, runtime, epoch_callback=callback)
+    return directory
+
+
+def evaluate_cached(evaluation: Evaluation, config: dict[str, Any], runtime: Runtime) -> dict:
+    """Evaluate a run on a task, reusing a trial evaluation with the same settings."""
+    from reid.config import stable_hash
+    from reid.runs import task_entry
+
+    directory = RUNS_ROOT / run_hash(evaluation.spec)
+    settings = dict(config["evaluation"], features=evaluation.features)
+    task = task_entry(config, config["tasks"][evaluation.task_index])
+    path = directory / "eval" / "trials" / f"{task['name']}-{stable_hash(settings, 8)}.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    result = evaluate_run(directory / "model.pt", task, evaluation.task_index, settings, runtime)
+    write_json(path, result)
+    return result
+
+
+def make_objective(plan: StudyPlan, config: dict[str, Any], runtime: Runtime):
+    """The Optuna objective of a study: train (or reuse) the runs, evaluate, score."""
+
+    def objective(trial: optuna.Trial) -> float:
+        trial.set_user_attr("host", socket.gethostname())
+        trial.set_user_attr("pid", os.getpid())
+        source = trial.user_attrs.get("source", "sampler")
+        if source != "grid":
+            trial.set_user_attr("source", "sampler")
+        params = plan.suggest(trial)
+        trial_plan = plan.plan(params)
+        trial.set_user_attr("point", trial_plan.point)
+        trial.set_user_attr("run", trial_plan.run)
+        trial.set_user_attr("run_dir", str(RUNS_ROOT / trial_plan.run))
+        if os.environ.get(FAIL_POINT_ENV) == f"{plan.name}:{trial_plan.point}":
+            message = f"deliberate failure of point {trial_plan.point} ({FAIL_POINT_ENV})"
+            trial.set_user_attr("error", message)
+            raise RuntimeError(message)
+        try:
+            _train(trial, trial_plan, config, runtime, prune=source != "grid")
+            results = {
+                name: evaluate_cached(ev, config, runtime)
+                for name, ev in trial_plan.evaluations.items()
+            }
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
+            raise
+        for name, result in results.items():
+            for metric in ("rank1", "rank5", "rank10", "rank20", "mAP"):
+                trial.set_user_attr(f"{name}_{metric}", round(100.0 * float(result[metric]), 3))
+        _upload_history(trial, trial_plan)
+        return trial_plan.objective(results)
+
+    return objective
+
+
+def _train(trial, trial_plan: TrialPlan, config, runtime: Runtime, prune: bool) -> None:
+    for spec in trial_plan.specs[:-1]:
+        ensure_run(spec, runtime)
+    callback = _pruning_callback(trial, trial_plan, config, runtime) if prune else None
+    ensure_run(trial_plan.specs[-1], runtime, callback)
+
+
+def _pruning_callback(trial, trial_plan: TrialPlan, config, runtime: Runtime):
+    from reid.engine.evaluate import quick_rank1
+    from reid.runs import task_entry
+
+    index = trial_plan.specs[-1]["phase"] - 1
+    task = task_entry(config, config["tasks"][index])
+
+    def callback(epoch: int, model, row: dict[str, Any]) -> None:
+        value = 100.0 * quick_rank1(model, task, index, config["evaluation"], runtime)
+        trial.report(value, epoch)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {epoch} (Rank-1 {value:.1f})")
+
+    return callback
+
+
+def _upload_history(trial: optuna.Trial, trial_plan: TrialPlan) -> None:
+    history = RUNS_ROOT / trial_plan.run / "history.csv"
+    if not history.is_file():
+        return
+    try:
+        from optuna.artifacts import FileSystemArtifactStore, upload_artifact
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        upload_artifact(
+            artifact_store=FileSystemArtifactStore(str(ARTIFACTS)),
+            file_path=str(history),
+            study_or_trial=trial,
+            mimetype="text/csv",
+        )
+    except Exception:  # noqa: BLE001 - an artifact is a convenience, never a trial failure
+        log.warning("could not upload %s as an artifact:\n%s", history, traceback.format_exc())
+
+
+def work(storage: str, plan: StudyPlan, config: dict[str, Any], runtime: Runtime) -> int:
+    """Run trials until the grid is done and the trial cap is reached; returns trials run."""
+    study = load_study(storage, plan.name)
+    recover_stale_trials(storage, study)
+    objective = make_objective(plan, config, runtime)
+    ran = 0
+    while True:
+        counted, waiting = counted_trials(study)
+        if not waiting and counted >= plan.max_trials:
+            break
+        study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
+        ran += 1
+    return ran

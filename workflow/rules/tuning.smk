@@ -1,0 +1,86 @@
+# The paper's ablations as Optuna studies in one storage: set-up (grid enqueued once), `workers`
+# worker jobs per study, then an aggregate table. The storage is an ancient() input so trials
+# written by workers never retrigger the DAG.
+
+
+if OPTUNA_STORAGE_FILE:
+
+    rule optuna_storage:
+        output:
+            OPTUNA_STORAGE_FILE,
+        log:
+            "results/logs/tuning/storage.log",
+        threads: 1
+        resources:
+            mem_mb=500,
+            runtime=5,
+        shell:
+            "touch {output} 2> {log}"
+
+
+rule study_create:
+    input:
+        storage=storage_input,
+    output:
+        "results/optuna/{study}/created.json",
+    log:
+        "results/logs/tuning/{study}_create.log",
+    benchmark:
+        "results/benchmarks/study_create/{study}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        config=CONFIG_JSON,
+    shell:
+        "reid tune create --study {wildcards.study} --config-json {params.config:q}"
+        " --done {output} > {log} 2>&1"
+
+
+rule study_worker:
+    input:
+        unpack(worker_inputs),
+    output:
+        "results/optuna/{study}/worker_{worker}.json",
+    log:
+        "results/logs/tuning/{study}_worker_{worker}.log",
+    benchmark:
+        "results/benchmarks/study_worker/{study}_{worker}.tsv"
+    threads: CONFIG["threads"]
+    resources:
+        mem_mb=CONFIG["resources"]["train_mem_mb"],
+        runtime=CONFIG["resources"]["train_runtime"] * 4,
+        gpu=CONFIG["resources"]["train_gpus"],
+    params:
+        config=CONFIG_JSON,
+        device=CONFIG["device"],
+    shell:
+        "reid tune work --study {wildcards.study} --config-json {params.config:q}"
+        " --device {params.device} --threads {threads} --done {output} > {log} 2>&1"
+
+
+rule study_aggregate:
+    input:
+        storage=storage_input,
+        workers=lambda wildcards: expand(
+            "results/optuna/{study}/worker_{worker}.json",
+            study=wildcards.study,
+            worker=range(CONFIG["optuna"]["workers"]),
+        ),
+    output:
+        table="results/tables/study_{study}.csv",
+        best="results/optuna/best_{study}.json",
+    log:
+        "results/logs/tuning/{study}_aggregate.log",
+    benchmark:
+        "results/benchmarks/study_aggregate/{study}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        config=CONFIG_JSON,
+    shell:
+        "reid tune aggregate --study {wildcards.study} --config-json {params.config:q}"
+        " --table {output.table} --best {output.best} > {log} 2>&1"
