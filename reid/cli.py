@@ -1,4 +1,4 @@
-"""The `reid` command line: the sub-commands the Snakemake rules call (and users can run by hand)."""
+"""The `reid` command line: sub-commands the Snakemake rules call (users can run them too)."""
 
 from __future__ import annotations
 
@@ -38,12 +38,26 @@ def json_arg(value: str) -> Any:
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:
     """`--config FILE` (repeatable, later wins) and `--set key.path=value` overrides."""
-    parser.add_argument("--config", action="append", type=Path, default=None,
-                        help="config YAML (repeatable; default config/config.yaml)")
-    parser.add_argument("--config-json", type=json_arg, default=None,
-                        help="a whole config as JSON or @file (rules pass Snakemake's config)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one key, e.g. --set train.epochs=2 (value parsed as YAML)")
+    parser.add_argument(
+        "--config",
+        action="append",
+        type=Path,
+        default=None,
+        help="config YAML (repeatable; default config/config.yaml)",
+    )
+    parser.add_argument(
+        "--config-json",
+        type=json_arg,
+        default=None,
+        help="a whole config as JSON or @file (rules pass Snakemake's config)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one key, e.g. --set train.epochs=2 (value parsed as YAML)",
+    )
 
 
 def add_runtime_args(parser: argparse.ArgumentParser) -> None:
@@ -92,8 +106,11 @@ def runtime_from(args: argparse.Namespace, config: dict[str, Any] | None = None)
         device_name=args.device or config.get("device", "auto"),
         threads=args.threads or config.get("threads"),
         amp=args.amp or train.get("amp", "off"),
-        channels_last=bool(args.channels_last if args.channels_last is not None
-                           else train.get("channels_last", False)),
+        channels_last=bool(
+            args.channels_last
+            if args.channels_last is not None
+            else train.get("channels_last", False)
+        ),
         compile=bool(args.compile if args.compile is not None else train.get("compile", False)),
     )
 

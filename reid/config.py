@@ -52,7 +52,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of keys, not {type(data).__name__}")
+        raise ConfigError(
+            f"config file {path} must hold a mapping of keys, not {type(data).__name__}"
+        )
     return data
 
 
@@ -72,7 +74,7 @@ def load_file_with_bases(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, 
 def load_config(
     paths: Iterable[str | Path], overrides: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Load config files in order (later ones override), apply overrides, validate, fill defaults."""
+    """Load config files in order (later win), apply overrides, validate, fill defaults."""
     merged: dict[str, Any] = {}
     for path in paths:
         merged = deep_merge(merged, load_file_with_bases(Path(path)))

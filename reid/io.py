@@ -45,7 +45,9 @@ def write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
 
 def write_json(target: str | os.PathLike[str], obj: Any) -> Path:
     """Write `obj` as indented JSON atomically."""
-    return write_text(target, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+    return write_text(
+        target, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
+    )
 
 
 def write_csv(target: str | os.PathLike[str], frame: Any) -> Path:

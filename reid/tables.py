@@ -21,8 +21,12 @@ def main_results(manifest: list[dict[str, Any]]) -> pd.DataFrame:
     rows = []
     for entry in manifest:
         result = read_eval(entry["file"])
-        row = {"phase": entry["phase"], "task": entry["task"], "run": entry["run"],
-               "features": result.get("features")}
+        row = {
+            "phase": entry["phase"],
+            "task": entry["task"],
+            "run": entry["run"],
+            "features": result.get("features"),
+        }
         for key in ("rank1", "rank5", "rank10", "rank20", "mAP"):
             row[key] = round(100.0 * float(result[key]), 2)
         rows.append(row)

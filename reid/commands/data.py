@@ -33,8 +33,9 @@ def prepare_task(task: dict[str, Any], dest: Path, data: dict[str, Any]) -> dict
             folder=Path(task["folder"]) if task.get("folder") else None,
         )
     splits = load_dataset(
-        task["dataset"], root, verify_counts=data.get("verify_counts", False) and
-        task["source"] != "synthetic"
+        task["dataset"],
+        root,
+        verify_counts=data.get("verify_counts", False) and task["source"] != "synthetic",
     )
     print(format_summary(splits))
     rows = splits.summary_rows()

@@ -9,23 +9,47 @@ from reid.cli import command, json_arg
 
 
 def _report_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--results", type=Path, default=Path("results"),
-                        help="results folder (default: results)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="HTML file to write (default: <results>/report/index.html)")
-    parser.add_argument("--config-json", type=json_arg, default=None,
-                        help="the validated config as JSON, inline or @file (default: the "
-                             "provenance file's config)")
-    parser.add_argument("--datasets", type=Path, nargs="*", default=[],
-                        help="READY.json files of the prepared datasets, in task order")
-    parser.add_argument("--provenance", type=Path, default=None,
-                        help="provenance JSON written by the workflow (optional)")
-    parser.add_argument("--main-runs", default="",
-                        help="comma-separated run hashes of the main run's phases "
-                             "(default: read from tables/main_results.csv)")
-    parser.add_argument("--storage", default=None,
-                        help="Optuna journal file or RDB URL (default: the config's, else "
-                             "<results>/optuna/journal.log)")
+    parser.add_argument(
+        "--results", type=Path, default=Path("results"), help="results folder (default: results)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="HTML file to write (default: <results>/report/index.html)",
+    )
+    parser.add_argument(
+        "--config-json",
+        type=json_arg,
+        default=None,
+        help="the validated config as JSON, inline or @file (default: the "
+        "provenance file's config)",
+    )
+    parser.add_argument(
+        "--datasets",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="READY.json files of the prepared datasets, in task order",
+    )
+    parser.add_argument(
+        "--provenance",
+        type=Path,
+        default=None,
+        help="provenance JSON written by the workflow (optional)",
+    )
+    parser.add_argument(
+        "--main-runs",
+        default="",
+        help="comma-separated run hashes of the main run's phases "
+        "(default: read from tables/main_results.csv)",
+    )
+    parser.add_argument(
+        "--storage",
+        default=None,
+        help="Optuna journal file or RDB URL (default: the config's, else "
+        "<results>/optuna/journal.log)",
+    )
 
 
 @command("report", "build the self-contained HTML report of a results folder", _report_args)
@@ -39,8 +63,14 @@ def report(args: argparse.Namespace) -> int:
         raise ReportError("--config-json: expected a JSON object (the config)")
     out = args.out or args.results / "report" / "index.html"
     hashes = [h.strip() for h in args.main_runs.split(",") if h.strip()]
-    path = build_report(args.results, out, config=args.config_json, datasets=args.datasets,
-                        provenance=args.provenance, main_run_hashes=hashes,
-                        storage=args.storage)
+    path = build_report(
+        args.results,
+        out,
+        config=args.config_json,
+        datasets=args.datasets,
+        provenance=args.provenance,
+        main_run_hashes=hashes,
+        storage=args.storage,
+    )
     print(path)
     return 0

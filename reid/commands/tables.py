@@ -12,8 +12,9 @@ from reid.cli import command, json_arg
 
 def _tables_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("table", choices=["main"], help="which table to build")
-    parser.add_argument("--manifest", type=json_arg, required=True,
-                        help="JSON list of {phase, task, run, file}")
+    parser.add_argument(
+        "--manifest", type=json_arg, required=True, help="JSON list of {phase, task, run, file}"
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--matrix", type=Path, help="also write the accuracy matrix (long form)")
 

@@ -61,7 +61,9 @@ def _evaluate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="write the metrics JSON here")
 
 
-@command("evaluate", "evaluate a trained model on a task (Rank-k, mAP) and write JSON", _evaluate_args)
+@command(
+    "evaluate", "evaluate a trained model on a task (Rank-k, mAP) and write JSON", _evaluate_args
+)
 def evaluate(args: argparse.Namespace) -> int:
     from reid.engine.evaluate import evaluate_run
     from reid.io import write_json

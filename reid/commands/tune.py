@@ -10,8 +10,9 @@ from reid.cli import add_config_args, add_runtime_args, command, load_cli_config
 
 def _tune_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=["create", "work", "aggregate"])
-    parser.add_argument("--study", required=True,
-                        help="batch_size, optimizer, lambda or ensembling")
+    parser.add_argument(
+        "--study", required=True, help="batch_size, optimizer, lambda or ensembling"
+    )
     add_config_args(parser)
     add_runtime_args(parser)
     parser.add_argument("--storage", help="override optuna.storage (journal path or RDB URL)")

@@ -83,8 +83,9 @@ def evaluate_run(
 
 
 @torch.no_grad()
-def quick_rank1(model, task: dict[str, Any], task_index: int, evaluation: dict[str, Any],
-                runtime: Runtime) -> float:
+def quick_rank1(
+    model, task: dict[str, Any], task_index: int, evaluation: dict[str, Any], runtime: Runtime
+) -> float:
     """Rank-1 of a model being trained (for Optuna's per-epoch intermediate values)."""
     was_training = model.training
     result = evaluate_run(Path("-"), task, task_index, evaluation, runtime, model=model)

@@ -8,7 +8,9 @@ from typing import Any
 import torch
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter], train: dict[str, Any]) -> torch.optim.Optimizer:
+def build_optimizer(
+    params: Iterable[torch.nn.Parameter], train: dict[str, Any]
+) -> torch.optim.Optimizer:
     """SGD with momentum (the paper's choice) or Adam with L2 weight decay (its first try)."""
     params = list(params)
     if train["optimizer"] == "sgd":

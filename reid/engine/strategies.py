@@ -101,7 +101,10 @@ class LwfStrategy(Strategy):
         with torch.no_grad():
             old = self.teacher(images, pipelines=earlier).logits
         distil = sum(
-            (lwf_loss(new, target, self.temperature) for new, target in zip(out.logits[:-1], old)),
+            (
+                lwf_loss(new, target, self.temperature)
+                for new, target in zip(out.logits[:-1], old, strict=True)
+            ),
             start=torch.zeros((), device=ce.device),
         )
         total = ce + self.weight * distil

@@ -58,7 +58,9 @@ def prepared_root(dataset_dir: str | Path) -> Path:
     return Path(json.loads(ready.read_text(encoding="utf-8"))["root"])
 
 
-def load_bank(task: dict[str, Any], split: str, data: dict[str, Any], cache: bool = True) -> ImageBank:
+def load_bank(
+    task: dict[str, Any], split: str, data: dict[str, Any], cache: bool = True
+) -> ImageBank:
     """Decoded uint8 images of one split of a prepared task."""
     root = prepared_root(task["root"])
     splits = load_dataset(task["dataset"], root)
@@ -132,7 +134,7 @@ def _epoch_batches(sources: list[TrainSource], epoch: int, cap: int | None):
     longest = max(len(batches) for batches in per_source)
     plan = []
     for step in range(longest):
-        for source, batches in zip(sources, per_source):
+        for source, batches in zip(sources, per_source, strict=True):
             if step < len(batches):
                 plan.append((source, batches[step]))
     return plan[:cap] if cap else plan
@@ -201,8 +203,20 @@ def run_phase(
             images = transform(raw, generator)
             if runtime.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
-            parts = _step(model, strategy, forward, source, joint, images, pids, camids,
-                          optimizer, scaler, runtime, device)
+            parts = _step(
+                model,
+                strategy,
+                forward,
+                source,
+                joint,
+                images,
+                pids,
+                camids,
+                optimizer,
+                scaler,
+                runtime,
+                device,
+            )
             for key, value in parts.parts.items():
                 sums[key] = sums.get(key, 0.0) + value
             sums["total"] = sums.get("total", 0.0) + float(parts.total.detach())
@@ -214,12 +228,19 @@ def run_phase(
             scheduler.step()
         seconds = time.perf_counter() - started
         steps = max(1, len(plan))
-        row = {"epoch": epoch + 1, "lr": lr, "couples": couples, "images": images_seen,
-               "seconds": round(seconds, 4)}
+        row = {
+            "epoch": epoch + 1,
+            "lr": lr,
+            "couples": couples,
+            "images": images_seen,
+            "seconds": round(seconds, 4),
+        }
         for key in ("ce", "cov", "lwf", "total"):
             row[key] = sums[key] / steps if key in sums else 0.0
         if not math.isfinite(row["total"]):
-            raise FloatingPointError(f"loss became {row['total']} at epoch {epoch + 1} in {run_dir}")
+            raise FloatingPointError(
+                f"loss became {row['total']} at epoch {epoch + 1} in {run_dir}"
+            )
         history.append(row)
         save_checkpoint(state_path, _state(model, optimizer, scheduler, epoch + 1, history))
         # Live history stays under state/: the declared outputs appear only when the run is done.
@@ -237,8 +258,20 @@ def _forward_fn(model: nn.Module, runtime: Runtime, device: torch.device):
     return model
 
 
-def _step(model, strategy: Strategy, forward, source, joint, images, pids, camids,
-          optimizer, scaler, runtime: Runtime, device) -> Any:
+def _step(
+    model,
+    strategy: Strategy,
+    forward,
+    source,
+    joint,
+    images,
+    pids,
+    camids,
+    optimizer,
+    scaler,
+    runtime: Runtime,
+    device,
+) -> Any:
     pipelines = [source.pipeline] if joint else strategy.forward_pipelines(model)
     dtype = runtime.amp_dtype(device)
     with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):

@@ -41,8 +41,11 @@ def study_frame(study: optuna.Study) -> pd.DataFrame:
 
 def best_point(study: optuna.Study) -> dict[str, Any]:
     """Best complete trial of a study (None values when no trial completed)."""
-    complete = [t for t in study.get_trials(deepcopy=False) if t.value is not None
-                and t.state == optuna.trial.TrialState.COMPLETE]
+    complete = [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.value is not None and t.state == optuna.trial.TrialState.COMPLETE
+    ]
     best = max(complete, key=lambda t: t.value) if complete else None
     return {
         "study": study.study_name,

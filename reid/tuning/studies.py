@@ -102,8 +102,11 @@ def batch_size_study(config: dict[str, Any]) -> StudyPlan:
         return _phase1_plan(config, str(params["batch_size"]), train)
 
     return StudyPlan(
-        "batch_size", OBJECTIVES["batch_size"], [{"batch_size": v} for v in values],
-        lambda t: {"batch_size": t.suggest_categorical("batch_size", values)}, plan,
+        "batch_size",
+        OBJECTIVES["batch_size"],
+        [{"batch_size": v} for v in values],
+        lambda t: {"batch_size": t.suggest_categorical("batch_size", values)},
+        plan,
     )
 
 
@@ -119,8 +122,11 @@ def optimizer_study(config: dict[str, Any]) -> StudyPlan:
         return _phase1_plan(config, params["optimizer"], train)
 
     return StudyPlan(
-        "optimizer", OBJECTIVES["optimizer"], [{"optimizer": v} for v in values],
-        lambda t: {"optimizer": t.suggest_categorical("optimizer", values)}, plan,
+        "optimizer",
+        OBJECTIVES["optimizer"],
+        [{"optimizer": v} for v in values],
+        lambda t: {"optimizer": t.suggest_categorical("optimizer", values)},
+        plan,
     )
 
 
@@ -149,7 +155,11 @@ def lambda_study(config: dict[str, Any]) -> StudyPlan:
         return _phase2_plan(config, point, method, train, "task", "mean")
 
     return StudyPlan(
-        "lambda", OBJECTIVES["lambda"], grid, suggest, plan,
+        "lambda",
+        OBJECTIVES["lambda"],
+        grid,
+        suggest,
+        plan,
         n_extra_trials=config["optuna"]["n_extra_trials"],
     )
 

@@ -73,8 +73,11 @@ def recover_stale_trials(storage: str, study: optuna.Study) -> int:
             recovered += 1
             if trial.user_attrs.get("source") == "grid" and not _point_pending(trials, trial):
                 study.enqueue_trial(trial.params, user_attrs={"source": "grid"})
-            log.warning("trial %d of %s was left by a dead worker: failed and re-enqueued",
-                        trial.number, study.study_name)
+            log.warning(
+                "trial %d of %s was left by a dead worker: failed and re-enqueued",
+                trial.number,
+                study.study_name,
+            )
     return recovered
 
 

@@ -1,0 +1,287 @@
+"""Dataset adapters: Market-1501, DukeMTMC-reID, MSMT17 and CUHK03-NP into `DatasetSplits`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from reid import io
+from reid.data import naming
+from reid.data.types import DatasetSplits, Sample
+from reid.errors import DatasetError
+
+SPLITS = ("train", "query", "gallery")
+FOLDER_LAYOUT = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}
+MSMT_LISTS = {
+    "train": (("train", "list_train.txt"), ("train", "list_val.txt")),
+    "query": (("test", "list_query.txt"),),
+    "gallery": (("test", "list_gallery.txt"),),
+}
+MSMT_V2_DIRS = {"train": "mask_train_v2", "test": "mask_test_v2"}
+
+Counts = dict[str, tuple[int, int]]  # split -> (identities, images)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What one adapter expects: folder names, layout, file-name parser, camera range, counts."""
+
+    name: str
+    title: str
+    folders: tuple[str, ...]
+    layout: str  # "folders" (bounding_box_train/query/bounding_box_test) or "msmt" (list files)
+    parser: Callable[[str, str | None], tuple[int, int]]
+    num_cameras: int
+    suffixes: tuple[str, ...] = (".jpg",)
+    counts: Counts | None = None
+    acquire_hint: str = "run `reid prepare` for this dataset"
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "market1501": DatasetSpec(
+        name="market1501",
+        title="Market-1501",
+        folders=("Market-1501-v15.09.15", "Market-1501", "market1501"),
+        layout="folders",
+        parser=naming.parse_market1501,
+        num_cameras=6,
+        counts={"train": (751, 12936), "query": (750, 3368), "gallery": (751, 15913)},
+    ),
+    "dukemtmcreid": DatasetSpec(
+        name="dukemtmcreid",
+        title="DukeMTMC-reID",
+        folders=("DukeMTMC-reID", "dukemtmc-reid", "dukemtmcreid"),
+        layout="folders",
+        parser=naming.parse_dukemtmcreid,
+        num_cameras=8,
+        counts={"train": (702, 16522), "query": (702, 2228), "gallery": (1110, 17661)},
+        acquire_hint="DukeMTMC-reID was withdrawn by its authors: place your own copy and run "
+        "`reid prepare`",
+    ),
+    "msmt17": DatasetSpec(
+        name="msmt17",
+        title="MSMT17",
+        folders=("MSMT17_V1", "MSMT17_V2", "MSMT17", "msmt17"),
+        layout="msmt",
+        parser=naming.parse_msmt17,
+        num_cameras=15,
+        counts={"train": (1041, 32621), "query": (3060, 11659), "gallery": (3060, 82161)},
+        acquire_hint="MSMT17 has no public download: place your own copy and run `reid prepare`",
+    ),
+    "cuhk03np": DatasetSpec(
+        name="cuhk03np",
+        title="CUHK03-NP",
+        folders=("cuhk03-np/labeled", "cuhk03-np/detected", "labeled", "detected"),
+        layout="folders",
+        parser=naming.parse_cuhk03np,
+        num_cameras=2,
+        suffixes=(".png", ".jpg"),
+        counts=None,  # labeled and detected differ; checked by variant below
+    ),
+}
+
+CUHK03NP_COUNTS: dict[str, Counts] = {
+    "labeled": {"train": (767, 7368), "query": (700, 1400), "gallery": (700, 5328)},
+    "detected": {"train": (767, 7365), "query": (700, 1400), "gallery": (700, 5332)},
+}
+
+
+def get_spec(name: str) -> DatasetSpec:
+    """The adapter spec of `name`, or a DatasetError listing the known names."""
+    if name not in DATASETS:
+        raise DatasetError(
+            f"unknown dataset {name!r}; expected one of {', '.join(sorted(DATASETS))}"
+        )
+    return DATASETS[name]
+
+
+def _has_layout(folder: Path, spec: DatasetSpec) -> bool:
+    if spec.layout == "msmt":
+        lists = [f for group in MSMT_LISTS.values() for _, f in group]
+        return all((folder / f).is_file() for f in lists)
+    return all((folder / sub).is_dir() for sub in FOLDER_LAYOUT.values())
+
+
+def _expected_layout(spec: DatasetSpec) -> str:
+    if spec.layout == "msmt":
+        return (
+            "train/ (or mask_train_v2/), test/ (or mask_test_v2/), list_train.txt, "
+            "list_val.txt, list_query.txt, list_gallery.txt"
+        )
+    return "bounding_box_train/, query/, bounding_box_test/"
+
+
+def resolve_root(name: str, root: Path) -> Path:
+    """The extracted dataset folder: `root` itself or `root/<canonical folder name>`."""
+    spec = get_spec(name)
+    root = Path(root)
+    expected = _expected_layout(spec)
+    if not root.exists():
+        raise DatasetError(
+            f"{spec.title} folder {root} does not exist; expected a folder holding {expected} "
+            f"(or a parent holding {spec.folders[0]}/); {spec.acquire_hint}"
+        )
+    if not root.is_dir():
+        raise DatasetError(f"{spec.title} root {root} is a file, expected a folder")
+    if _has_layout(root, spec):
+        return root
+    for folder in spec.folders:
+        if _has_layout(root / folder, spec):
+            return root / folder
+    found = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
+    shown = ", ".join(found[:20]) + (" ..." if len(found) > 20 else "") or "nothing"
+    raise DatasetError(
+        f"{root} does not look like {spec.title}: expected {expected} there or in one of "
+        f"{', '.join(spec.folders)}; found {shown}. Point the dataset root at the extracted "
+        f"folder, or {spec.acquire_hint}"
+    )
+
+
+def _check_camera(spec: DatasetSpec, camid: int, where: str) -> None:
+    if not 1 <= camid <= spec.num_cameras:
+        raise DatasetError(
+            f"{where}: camera {camid} is outside {spec.title}'s range 1..{spec.num_cameras}; "
+            "the file belongs to another dataset or is misnamed"
+        )
+
+
+def _scan_folder(spec: DatasetSpec, folder: Path) -> list[tuple[Path, int, int]]:
+    items = []
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or path.suffix.lower() not in spec.suffixes:
+            continue  # Thumbs.db and other non-image files
+        pid, camid = spec.parser(path.name, str(folder))
+        _check_camera(spec, camid, str(path))
+        items.append((path, pid, camid))
+    return items
+
+
+def _msmt_image_dir(root: Path, kind: str) -> Path:
+    v2 = root / MSMT_V2_DIRS[kind]
+    return v2 if not (root / kind).is_dir() and v2.is_dir() else root / kind
+
+
+def _scan_msmt(spec: DatasetSpec, root: Path, split: str) -> list[tuple[Path, int, int]]:
+    items = []
+    for kind, list_name in MSMT_LISTS[split]:
+        list_path = root / list_name
+        image_dir = _msmt_image_dir(root, kind)
+        lines = list_path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            entry = naming.parse_msmt17_line(line, f"{list_path}:{number}")
+            path = image_dir / entry.relpath
+            _check_camera(spec, entry.camid, f"{list_path}:{number} ({entry.relpath})")
+            if not path.is_file():
+                raise DatasetError(
+                    f"{list_path}:{number} names {path}, which does not exist; the extraction "
+                    "looks incomplete: extract the archive again"
+                )
+            items.append((path, entry.pid, entry.camid))
+    return items
+
+
+def _relabel(items: list[tuple[Path, int, int]]) -> list[Sample]:
+    mapping = {pid: label for label, pid in enumerate(sorted({pid for _, pid, _ in items}))}
+    return [Sample(path, mapping[pid], camid) for path, pid, camid in items]
+
+
+def _expected_counts(spec: DatasetSpec, root: Path) -> Counts | None:
+    if spec.name == "cuhk03np":
+        return CUHK03NP_COUNTS.get(root.name)
+    return spec.counts
+
+
+def _verify_counts(spec: DatasetSpec, splits: DatasetSplits) -> None:
+    assert splits.root is not None
+    expected = _expected_counts(spec, splits.root)
+    if expected is None:
+        raise DatasetError(
+            f"no published counts for {spec.title} at {splits.root}; expected the folder to be "
+            f"one of {', '.join(CUHK03NP_COUNTS)}; or set verify_counts off"
+        )
+    found = {r["split"]: (r["ids"], r["images"]) for r in splits.summary_rows()}
+    wrong = [s for s in SPLITS if found[s] != expected[s]]
+    if wrong:
+        details = "; ".join(
+            f"{s}: expected {expected[s][0]} ids / {expected[s][1]} images, "
+            f"found {found[s][0]} / {found[s][1]}"
+            for s in wrong
+        )
+        raise DatasetError(
+            f"{spec.title} at {splits.root}: the extraction looks incomplete ({details}); "
+            "extract the archive again or run `reid prepare`"
+        )
+
+
+def verify_images(samples: list[Sample]) -> None:
+    """Open each image's header with PIL; a DatasetError names the first unreadable file."""
+    from PIL import Image
+
+    for sample in samples:
+        try:
+            with Image.open(sample.path) as image:
+                image.verify()
+        except Exception as exc:  # PIL raises many types for broken files
+            raise DatasetError(
+                f"image {sample.path} is corrupt or unreadable ({exc}); replace it from the "
+                "archive, or set `skip_corrupt: true` to skip such images"
+            ) from exc
+
+
+def load_dataset(
+    name: str, root: Path, verify_counts: bool = False, check_images: bool = False
+) -> DatasetSplits:
+    """Load the train/query/gallery lists of dataset `name` found at `root`."""
+    spec = get_spec(name)
+    folder = resolve_root(name, Path(root))
+    raw: dict[str, list[tuple[Path, int, int]]] = {}
+    for split in SPLITS:
+        if spec.layout == "msmt":
+            raw[split] = _scan_msmt(spec, folder, split)
+        else:
+            raw[split] = _scan_folder(spec, folder / FOLDER_LAYOUT[split])
+    notes = {"junk_skipped": 0, "distractors": 0}
+    for split in SPLITS:
+        notes["junk_skipped"] += sum(1 for _, pid, _ in raw[split] if pid < 0)
+        raw[split] = [item for item in raw[split] if item[1] >= 0]
+        if not raw[split]:
+            raise DatasetError(
+                f"{spec.title} at {folder}: the {split} split has no images; the extraction "
+                "looks incomplete: extract the archive again or run `reid prepare`"
+            )
+    if spec.name == "market1501":
+        notes["distractors"] = sum(1 for _, pid, _ in raw["gallery"] if pid == 0)
+    splits = DatasetSplits(
+        name=spec.name,
+        train=_relabel(raw["train"]),
+        query=[Sample(p, pid, cam) for p, pid, cam in raw["query"]],
+        gallery=[Sample(p, pid, cam) for p, pid, cam in raw["gallery"]],
+        root=folder,
+        notes=notes,
+    )
+    if verify_counts:
+        _verify_counts(spec, splits)
+    if check_images:
+        verify_images(splits.train + splits.query + splits.gallery)
+    return splits
+
+
+def format_summary(splits: DatasetSplits) -> str:
+    """A printed table of identities, images and cameras per split."""
+    rows = splits.summary_rows()
+    header = f"{'split':<8} {'ids':>7} {'images':>8} {'cams':>5}"
+    lines = [f"{splits.name}  ({splits.root})", header]
+    lines += [f"{r['split']:<8} {r['ids']:>7} {r['images']:>8} {r['cameras']:>5}" for r in rows]
+    if splits.notes:
+        lines.append("  ".join(f"{k}={v}" for k, v in sorted(splits.notes.items())))
+    return "\n".join(lines)
+
+
+def write_summary(splits: DatasetSplits, path_csv: Path) -> Path:
+    """Write `splits.summary_rows()` as a CSV file atomically."""
+    import pandas as pd
+
+    return io.write_csv(path_csv, pd.DataFrame(splits.summary_rows()))
