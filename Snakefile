@@ -14,6 +14,8 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/tuning.smk"
+include: "workflow/rules/comparison.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

@@ -140,3 +140,44 @@ def run_lock(directory: Path) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def method_section(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """The `method` section of a comparison method (`covariance_paper` = the gradient variant)."""
+    method = copy.deepcopy(config["method"])
+    if name == "covariance_paper":
+        method["name"] = "covariance"
+        method["covariance"]["variant"] = "paper"
+    else:
+        method["name"] = name
+    return method
+
+
+def comparison_plan(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Runs and evaluations of the method comparison: one entry per (method, seed).
+
+    Each entry lists its specs (phases, or one joint run) and its evaluations
+    (`step`, `task`, `task_index`, `run`): the whole accuracy matrix for sequential methods,
+    the last row for `joint`.
+    """
+    names = [task["name"] for task in config["tasks"]]
+    entries = []
+    for seed in config["comparison"]["seeds"]:
+        for method in config["comparison"]["methods"]:
+            if method == "joint":
+                specs = [joint_spec(config, seed=seed)]
+                last = run_hash(specs[0])
+                evals = [
+                    {"step": len(names), "task": name, "task_index": j, "run": last}
+                    for j, name in enumerate(names)
+                ]
+            else:
+                specs = main_chain(config, seed=seed, method=method_section(config, method))
+                hashes = [run_hash(spec) for spec in specs]
+                evals = [
+                    {"step": i + 1, "task": names[j], "task_index": j, "run": hashes[i]}
+                    for i in range(len(specs))
+                    for j in range(i + 1)
+                ]
+            entries.append({"method": method, "seed": seed, "specs": specs, "evals": evals})
+    return entries

@@ -74,3 +74,19 @@ def report(args: argparse.Namespace) -> int:
     )
     print(path)
     return 0
+
+
+def _provenance_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config-json", type=json_arg, required=True, help="the config as JSON")
+    parser.add_argument("--out", type=Path, required=True)
+
+
+@command("provenance", "record config, git commit, package versions and device", _provenance_args)
+def provenance(args: argparse.Namespace) -> int:
+    from reid.config import REPO_ROOT
+    from reid.io import write_json
+    from reid.provenance import collect
+
+    write_json(args.out, collect(args.config_json, REPO_ROOT))
+    print(args.out)
+    return 0

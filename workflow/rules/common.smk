@@ -5,7 +5,7 @@ from snakemake.exceptions import WorkflowError
 
 from reid.config import validate_config
 from reid.errors import ReidError
-from reid.runs import dataset_dir, main_chain, run_hash, task_entry
+from reid.runs import comparison_plan, dataset_dir, main_chain, run_hash, task_entry
 from reid.tuning.storage import is_url
 from reid.tuning.studies import enabled_studies
 
@@ -21,6 +21,14 @@ DATASET_DIRS = {dataset_dir(CONFIG, task): task for task in TASKS}
 MAIN = main_chain(CONFIG)
 RUNS = {run_hash(spec): spec for spec in MAIN}
 MAIN_HASHES = [run_hash(spec) for spec in MAIN]
+COMPARISON = comparison_plan(CONFIG) if CONFIG["comparison"]["enabled"] else []
+for _entry in COMPARISON:
+    RUNS.update({run_hash(spec): spec for spec in _entry["specs"]})
+COMPARISON_EVALS = [
+    dict(e, method=entry["method"], seed=entry["seed"])
+    for entry in COMPARISON
+    for e in entry["evals"]
+]
 # Accuracy matrix of the main run: after phase i, every task j <= i (task j uses pipeline j).
 MAIN_EVALS = [
     {"phase": i + 1, "task": TASK_NAMES[j], "run": MAIN_HASHES[i]}
@@ -82,10 +90,32 @@ def eval_task(wildcards):
     return index, task_entry(CONFIG, TASKS[index])
 
 
+def study_outputs():
+    tables = [f"results/tables/study_{study}.csv" for study in STUDIES]
+    return tables + [f"results/optuna/best_{study}.json" for study in STUDIES]
+
+
+def report_inputs(wildcards):
+    return {
+        "tables": [
+            "results/tables/main_results.csv",
+            "results/tables/accuracy_matrix.csv",
+        ],
+        "studies": study_outputs(),
+        "ready": [ready_file(spec["task"]["root"]) for spec in MAIN],
+        "provenance": "results/provenance.json",
+        "runs": [f"results/runs/{run}/history.csv" for run in MAIN_HASHES],
+        "comparison": ["results/tables/continual.csv"] if COMPARISON else [],
+    }
+
+
 def all_targets():
     targets = [
         "results/tables/main_results.csv",
         "results/tables/accuracy_matrix.csv",
     ]
-    targets += [f"results/tables/study_{study}.csv" for study in STUDIES]
+    targets += study_outputs()
+    if COMPARISON:
+        targets.append("results/tables/continual.csv")
+    targets.append("results/report/index.html")
     return targets

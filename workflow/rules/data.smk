@@ -9,6 +9,8 @@ rule prepare_dataset:
         "results/logs/prepare/{dataset}.log",
     benchmark:
         "results/benchmarks/prepare/{dataset}.tsv"
+    conda:
+        "../envs/reid.yaml"
     threads: 1
     resources:
         mem_mb=2000,

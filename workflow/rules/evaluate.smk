@@ -11,6 +11,8 @@ rule evaluate_task:
         "results/logs/evaluate/{run}_{task}.log",
     benchmark:
         "results/benchmarks/evaluate/{run}_{task}.tsv"
+    conda:
+        "../envs/reid.yaml"
     threads: CONFIG["threads"]
     resources:
         mem_mb=CONFIG["resources"]["evaluate_mem_mb"],

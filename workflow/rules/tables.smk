@@ -5,12 +5,22 @@ rule main_results:
     input:
         [eval_path(e["run"], e["task"]) for e in MAIN_EVALS],
     output:
-        results="results/tables/main_results.csv",
-        matrix="results/tables/accuracy_matrix.csv",
+        results=report(
+            "results/tables/main_results.csv",
+            caption="../report/main_results.rst",
+            category="Tables",
+        ),
+        matrix=report(
+            "results/tables/accuracy_matrix.csv",
+            caption="../report/accuracy_matrix.rst",
+            category="Tables",
+        ),
     log:
         "results/logs/tables/main_results.log",
     benchmark:
         "results/benchmarks/tables/main_results.tsv"
+    conda:
+        "../envs/reid.yaml"
     threads: 1
     resources:
         mem_mb=1000,

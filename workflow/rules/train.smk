@@ -12,6 +12,8 @@ rule train_phase:
         "results/logs/train/{run}.log",
     benchmark:
         "results/benchmarks/train/{run}.tsv"
+    conda:
+        "../envs/reid.yaml"
     threads: CONFIG["threads"]
     resources:
         mem_mb=CONFIG["resources"]["train_mem_mb"],

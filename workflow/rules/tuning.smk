@@ -10,6 +10,8 @@ if OPTUNA_STORAGE_FILE:
             OPTUNA_STORAGE_FILE,
         log:
             "results/logs/tuning/storage.log",
+        conda:
+            "../envs/reid.yaml"
         threads: 1
         resources:
             mem_mb=500,
@@ -27,6 +29,8 @@ rule study_create:
         "results/logs/tuning/{study}_create.log",
     benchmark:
         "results/benchmarks/study_create/{study}.tsv"
+    conda:
+        "../envs/reid.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -47,6 +51,8 @@ rule study_worker:
         "results/logs/tuning/{study}_worker_{worker}.log",
     benchmark:
         "results/benchmarks/study_worker/{study}_{worker}.tsv"
+    conda:
+        "../envs/reid.yaml"
     threads: CONFIG["threads"]
     resources:
         mem_mb=CONFIG["resources"]["train_mem_mb"],
@@ -69,12 +75,18 @@ rule study_aggregate:
             worker=range(CONFIG["optuna"]["workers"]),
         ),
     output:
-        table="results/tables/study_{study}.csv",
+        table=report(
+            "results/tables/study_{study}.csv",
+            caption="../report/study.rst",
+            category="Ablation studies",
+        ),
         best="results/optuna/best_{study}.json",
     log:
         "results/logs/tuning/{study}_aggregate.log",
     benchmark:
         "results/benchmarks/study_aggregate/{study}.tsv"
+    conda:
+        "../envs/reid.yaml"
     threads: 1
     resources:
         mem_mb=1000,

@@ -1,0 +1,79 @@
+"""Method comparison tables from evaluation files: matrices, continual metrics, seed statistics."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from reid.continual.table import (
+    continual_metrics,
+    long_results,
+    seed_summary,
+    separated,
+    t_quantile,
+)
+
+
+def _manifest(tmp_path: Path, method: str, seed: int, matrix: dict[tuple[int, int], float]):
+    entries = []
+    for (step, task), value in matrix.items():
+        path = tmp_path / f"{method}-{seed}-{step}-{task}.json"
+        path.write_text(json.dumps({"rank1": value, "mAP": value / 2}))
+        entries.append(
+            {
+                "method": method,
+                "seed": seed,
+                "step": step,
+                "task": f"t{task}",
+                "task_index": task,
+                "run": "r",
+                "file": str(path),
+            }
+        )
+    return entries
+
+
+def test_hand_worked_matrix(tmp_path: Path) -> None:
+    # R (rank1, %): after step 1: t0 = 80; after step 2: t0 = 50, t1 = 70.
+    manifest = _manifest(tmp_path, "finetune", 0, {(1, 0): 0.8, (2, 0): 0.5, (2, 1): 0.7})
+    metrics = continual_metrics(long_results(manifest))
+    rank1 = metrics[metrics["metric"] == "rank1"].iloc[0]
+    assert rank1["average"] == pytest.approx(60.0)
+    assert rank1["forgetting"] == pytest.approx(30.0)
+    assert rank1["bwt"] == pytest.approx(-30.0)
+    assert rank1["task1_first"] == pytest.approx(80.0)
+    assert rank1["task1_final"] == pytest.approx(50.0)
+    mAP = metrics[metrics["metric"] == "mAP"].iloc[0]
+    assert mAP["forgetting"] == pytest.approx(15.0)
+
+
+def test_joint_has_only_a_last_row(tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path, "joint", 0, {(2, 0): 0.9, (2, 1): 0.8})
+    row = continual_metrics(long_results(manifest)).iloc[0]
+    assert row["average"] == pytest.approx(85.0)
+    assert math.isnan(row["forgetting"])
+
+
+def test_seed_summary_and_separation(tmp_path: Path) -> None:
+    manifest = []
+    for seed, (a, b) in enumerate([(0.50, 0.90), (0.52, 0.92), (0.48, 0.88)]):
+        manifest += _manifest(tmp_path, "finetune", seed, {(1, 0): 0.8, (2, 0): a, (2, 1): 0.7})
+        manifest += _manifest(tmp_path, "lwf", seed, {(1, 0): 0.8, (2, 0): b, (2, 1): 0.7})
+    summary = seed_summary(continual_metrics(long_results(manifest)))
+    row = summary[
+        (summary.method == "finetune")
+        & (summary.metric == "rank1")
+        & (summary.statistic == "task1_final")
+    ].iloc[0]
+    assert row["n"] == 3
+    assert row["mean"] == pytest.approx(50.0)
+    assert row["std"] == pytest.approx(2.0)
+    half = 4.303 * 2.0 / math.sqrt(3)
+    assert row["ci95_low"] == pytest.approx(50.0 - half)
+    assert separated(summary, "rank1", "task1_final", "finetune", "lwf") is True
+    assert separated(summary, "rank1", "average", "finetune", "finetune") is False
+    assert t_quantile(1) == pytest.approx(12.706)
+    assert t_quantile(100) == pytest.approx(1.96)

@@ -1,0 +1,88 @@
+"""The Snakemake DAG end to end, through the Snakemake CLI, on the tiny config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from workflow_helpers import copy_repo_configs, job_counts, make_project, snakemake
+
+EVAL_KEYS = {"rank1", "rank5", "rank10", "rank20", "mAP", "cmc", "num_valid_queries",
+             "num_query", "num_gallery", "features", "task"}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    folder = make_project(tmp_path_factory.mktemp("workflow"))
+    snakemake(folder, "--cores", "2")
+    return folder
+
+
+def test_whole_dag_writes_every_output(finished: Path) -> None:
+    tables = finished / "results" / "tables"
+    results = pd.read_csv(tables / "main_results.csv")
+    assert list(zip(results["phase"], results["task"], strict=True)) == [
+        (1, "market"), (2, "market"), (2, "duke")
+    ]
+    for column in ("rank1", "rank5", "rank10", "rank20", "mAP"):
+        assert results[column].between(0, 100).all()
+    assert (results["rank1"] <= results["rank20"]).all()
+    matrix = pd.read_csv(tables / "accuracy_matrix.csv")
+    assert set(matrix["metric"]) == {"rank1", "mAP"}
+    for run in results["run"]:
+        run_dir = finished / "results" / "runs" / run
+        for name in ("model.pt", "history.csv", "metrics.json", "spec.json"):
+            assert (run_dir / name).is_file()
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        assert {"run", "phase", "epochs", "train_seconds", "num_classes"} <= set(metrics)
+    for entry in results.itertuples():
+        result = json.loads(
+            (finished / "results" / "runs" / entry.run / "eval" / f"{entry.task}.json").read_text()
+        )
+        assert EVAL_KEYS <= set(result)
+        assert len(result["cmc"]) == 50
+    for study in ("batch_size", "optimizer", "lambda", "ensembling"):
+        frame = pd.read_csv(tables / f"study_{study}.csv")
+        assert (frame["state"] == "COMPLETE").all()
+        best = json.loads((finished / "results" / "optuna" / f"best_{study}.json").read_text())
+        assert best["best_value"] is not None
+    assert (finished / "results" / "report" / "index.html").stat().st_size > 10_000
+    assert list((finished / "results" / "benchmarks" / "train").glob("*.tsv"))
+
+
+def test_second_run_does_nothing(finished: Path) -> None:
+    proc = snakemake(finished, "--cores", "2", "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_study_points_reuse_the_main_runs(finished: Path) -> None:
+    results = pd.read_csv(finished / "results" / "tables" / "main_results.csv")
+    phase1 = results.loc[results["phase"] == 1, "run"].iloc[0]
+    batch = pd.read_csv(finished / "results" / "tables" / "study_batch_size.csv")
+    optimizer = pd.read_csv(finished / "results" / "tables" / "study_optimizer.csv")
+    assert batch.loc[batch["point"].astype(str) == "8", "run"].tolist() == [phase1]
+    assert optimizer.loc[optimizer["point"] == "sgd", "run"].tolist() == [phase1]
+
+
+def test_paper_config_dry_run_plans_expected_jobs(tmp_path: Path) -> None:
+    folder = copy_repo_configs(tmp_path)
+    proc = snakemake(folder, "-n", "-p", "--cores", "8", "--configfile", "config/paper.yaml")
+    counts = job_counts(proc.stdout)
+    assert counts["prepare_dataset"] == 2
+    assert counts["train_phase"] == 2
+    assert counts["evaluate_task"] == 3
+    assert counts["main_results"] == 1
+    for rule in ("study_create", "study_worker", "study_aggregate"):
+        assert counts[rule] == 4
+    assert counts["report"] == 1
+    assert "resnet50" in proc.stdout
+
+
+def test_bad_config_key_is_refused_with_its_name(tmp_path: Path) -> None:
+    folder = make_project(tmp_path, extra={"trian": {"epochs": 3}})
+    proc = snakemake(folder, "-n", "--cores", "1", check=False)
+    assert proc.returncode != 0
+    assert "unknown config key 'trian'" in proc.stdout + proc.stderr
