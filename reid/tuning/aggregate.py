@@ -9,15 +9,17 @@ import optuna
 import pandas as pd
 
 from reid.io import write_csv, write_json
-from reid.tuning.storage import open_storage
+from reid.tuning.storage import open_storage, require_study, stale_numbers
 
-BASE_COLUMNS = ["study", "number", "state", "value", "point", "source", "run", "error"]
+BASE_COLUMNS = ["study", "number", "state", "value", "point", "source", "run", "error", "stale"]
 
 
 def study_frame(study: optuna.Study) -> pd.DataFrame:
     """Trials of a study with their params (`param_*`) and every recorded metric."""
     rows = []
-    for trial in study.get_trials(deepcopy=False):
+    trials = study.get_trials(deepcopy=False)
+    stale = stale_numbers(trials)
+    for trial in trials:
         attrs = trial.user_attrs
         row: dict[str, Any] = {
             "study": study.study_name,
@@ -28,9 +30,10 @@ def study_frame(study: optuna.Study) -> pd.DataFrame:
             "source": attrs.get("source", "sampler"),
             "run": attrs.get("run"),
             "error": attrs.get("error"),
+            "stale": trial.number in stale,
         }
         row.update({f"param_{k}": v for k, v in trial.params.items()})
-        skip = {"point", "source", "run", "error", "host", "pid", "run_dir"}
+        skip = {"point", "source", "run", "error", "stale", "host", "pid", "run_dir"}
         row.update({k: v for k, v in attrs.items() if k not in skip})
         rows.append(row)
     frame = pd.DataFrame(rows)
@@ -62,7 +65,9 @@ def best_point(study: optuna.Study) -> dict[str, Any]:
 
 def write_study_outputs(storage: str, name: str, table: Path, best: Path) -> pd.DataFrame:
     """Write `study_<name>.csv` and `best_<name>.json`."""
-    study = optuna.load_study(study_name=name, storage=open_storage(storage))
+    store = open_storage(storage)
+    require_study(store, storage, name)
+    study = optuna.load_study(study_name=name, storage=store)
     frame = study_frame(study)
     write_csv(table, frame)
     write_json(best, best_point(study))

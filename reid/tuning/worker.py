@@ -6,19 +6,30 @@ import json
 import logging
 import os
 import socket
+import time
 import traceback
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.trial import TrialState
 
-from reid.engine import Runtime, run_phase
-from reid.engine.evaluate import evaluate_run
 from reid.io import write_json
 from reid.runs import RUNS_ROOT, is_complete, run_hash, run_lock
-from reid.tuning.storage import is_url, open_storage, study_lock
+from reid.tuning.storage import (
+    heartbeat_settings,
+    is_url,
+    open_storage,
+    point_params,
+    require_study,
+    stale_numbers,
+    study_lock,
+)
 from reid.tuning.studies import Evaluation, StudyPlan, TrialPlan
+
+if TYPE_CHECKING:  # the engine (torch) is imported only by workers, not by create/aggregate
+    from reid.engine import Runtime
 
 log = logging.getLogger(__name__)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -38,28 +49,40 @@ def create_study(storage: str, plan: StudyPlan) -> optuna.Study:
             sampler=optuna.samplers.TPESampler(seed=0),
             pruner=optuna.pruners.MedianPruner(n_warmup_steps=1),
         )
-        study.set_user_attr("objective", plan.objective_text)
+        if study.user_attrs.get("objective") != plan.objective_text:
+            study.set_user_attr("objective", plan.objective_text)
         if not study.user_attrs.get("grid_enqueued"):
+            # Idempotent: a creator killed half-way leaves some points; add only the others.
+            present = [
+                point_params(t)
+                for t in study.get_trials(deepcopy=False)
+                if t.user_attrs.get("source") == "grid"
+            ]
             for params in plan.grid:
-                study.enqueue_trial(params, user_attrs={"source": "grid"})
+                if params not in present:
+                    study.enqueue_trial(params, user_attrs={"source": "grid"})
             study.set_user_attr("grid_enqueued", len(plan.grid))
     return study
 
 
-def load_study(storage: str, name: str) -> optuna.Study:
+def load_study(storage: str, name: str, warmup_epochs: int = 1) -> optuna.Study:
     """Load an existing study with the workflow's sampler and pruner."""
+    store = open_storage(storage)
+    require_study(store, storage, name)
     return optuna.load_study(
         study_name=name,
-        storage=open_storage(storage),
+        storage=store,
         sampler=optuna.samplers.TPESampler(seed=os.getpid()),
-        pruner=optuna.pruners.MedianPruner(n_warmup_steps=1),
+        pruner=optuna.pruners.MedianPruner(n_warmup_steps=warmup_epochs),
     )
 
 
 def recover_stale_trials(storage: str, study: optuna.Study) -> int:
     """Fail RUNNING trials of dead local processes and re-enqueue their grid points."""
     if is_url(storage):
-        optuna.storages.fail_stale_trials(study)  # RDB: heartbeats + retry callback
+        with warnings.catch_warnings():  # "experimental" since Optuna 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)  # RDB: heartbeats + retry callback
         return 0
     recovered = 0
     with study_lock(storage, study.study_name):
@@ -71,8 +94,9 @@ def recover_stale_trials(storage: str, study: optuna.Study) -> int:
             store.set_trial_user_attr(trial._trial_id, "stale", True)
             store.set_trial_state_values(trial._trial_id, TrialState.FAIL)
             recovered += 1
+            params = point_params(trial)
             if trial.user_attrs.get("source") == "grid" and not _point_pending(trials, trial):
-                study.enqueue_trial(trial.params, user_attrs={"source": "grid"})
+                study.enqueue_trial(params, user_attrs={"source": "grid", "retry_of": trial.number})
             log.warning(
                 "trial %d of %s was left by a dead worker: failed and re-enqueued",
                 trial.number,
@@ -98,7 +122,7 @@ def _owner_alive(trial: optuna.trial.FrozenTrial) -> bool:
 
 def _point_pending(trials: list[optuna.trial.FrozenTrial], stale: optuna.trial.FrozenTrial) -> bool:
     for trial in trials:
-        if trial.number == stale.number or trial.params != stale.params:
+        if trial.number == stale.number or point_params(trial) != point_params(stale):
             continue
         if trial.state in (TrialState.WAITING, TrialState.COMPLETE):
             return True
@@ -111,16 +135,19 @@ def counted_trials(study: optuna.Study) -> tuple[int, bool]:
     """(finished + running trials that count toward the cap, whether any trial waits)."""
     trials = study.get_trials(deepcopy=False)
     waiting = any(t.state == TrialState.WAITING for t in trials)
+    stale = stale_numbers(trials)
     counted = sum(
         1
         for t in trials
-        if (t.state in FINISHED or t.state == TrialState.RUNNING) and not t.user_attrs.get("stale")
+        if (t.state in FINISHED or t.state == TrialState.RUNNING) and t.number not in stale
     )
     return counted, waiting
 
 
 def ensure_run(spec: dict[str, Any], runtime: Runtime, callback=None) -> Path:
     """Train a run unless a finished one with the same config exists (then reuse it)."""
+    from reid.engine import run_phase
+
     directory = RUNS_ROOT / run_hash(spec)
     with run_lock(directory):
         if not is_complete(directory):
@@ -131,6 +158,7 @@ def ensure_run(spec: dict[str, Any], runtime: Runtime, callback=None) -> Path:
 def evaluate_cached(evaluation: Evaluation, config: dict[str, Any], runtime: Runtime) -> dict:
     """Evaluate a run on a task, reusing a trial evaluation with the same settings."""
     from reid.config import stable_hash
+    from reid.engine.evaluate import evaluate_run
     from reid.runs import task_entry
 
     directory = RUNS_ROOT / run_hash(evaluation.spec)
@@ -224,15 +252,37 @@ def _upload_history(trial: optuna.Trial, trial_plan: TrialPlan) -> None:
 
 
 def work(storage: str, plan: StudyPlan, config: dict[str, Any], runtime: Runtime) -> int:
-    """Run trials until the grid is done and the trial cap is reached; returns trials run."""
-    study = load_study(storage, plan.name)
+    """Run trials until the grid is done and the trial cap is reached; returns trials run.
+
+    With an RDB, a worker that finds nothing left to do while trials still run waits up to one
+    grace period for them: a trial of a dead worker (e.g. a killed job re-run at once) only goes
+    stale after the grace period, and its grid point must not be left undone.
+    """
+    study = load_study(storage, plan.name, config["optuna"]["pruner_warmup_epochs"])
     recover_stale_trials(storage, study)
     objective = make_objective(plan, config, runtime)
+    interval, grace = heartbeat_settings()
+    idle_since = None
     ran = 0
     while True:
         counted, waiting = counted_trials(study)
-        if not waiting and counted >= plan.max_trials:
+        if waiting or counted < plan.max_trials:
+            idle_since = None
+            study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
+            ran += 1
+            continue
+        running = any(t.state == TrialState.RUNNING for t in study.get_trials(deepcopy=False))
+        if not (is_url(storage) and running):
             break
-        study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
-        ran += 1
+        if idle_since is None:
+            idle_since = time.monotonic()
+            log.info(
+                "waiting up to %ds for running trials of %s (stale ones are retried)",
+                grace + max(5, 2 * interval),
+                plan.name,
+            )
+        if time.monotonic() - idle_since > grace + max(5, 2 * interval):
+            break
+        time.sleep(min(interval, 2))
+        recover_stale_trials(storage, study)
     return ran
