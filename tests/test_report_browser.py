@@ -70,6 +70,8 @@ def test_page_loads_without_console_errors(page, tmp_path):
     for table_id in TABLE_IDS:
         assert f'id="{table_id}"' in done.stdout
     assert 'id="synthetic-banner"' in done.stdout
+    for element_id in ("section-comparison", "table-comparison", "heatmap-covariance"):
+        assert f'id="{element_id}"' in done.stdout
     errors = [line for line in done.stderr.splitlines() if CONSOLE_ERROR.search(line)]
     assert not errors, errors
 

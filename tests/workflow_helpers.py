@@ -44,7 +44,8 @@ def snakemake(folder: Path, *args: str, check: bool = True, **kw) -> subprocess.
     cmd = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(folder), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env(), **kw)
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+        output = f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{output}")
     return proc
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from reid.io import write_text
-from reid.report import compare, figures, inputs
+from reid.report import compare, figures, inputs, methods
 
 PACKAGES = ("torch", "torchvision", "optuna", "snakemake", "pandas", "seaborn")
 STUDY_TITLES = {
@@ -89,7 +89,12 @@ def report_context(results, config, dataset_paths, prov, hashes, storage) -> dic
         "ratio_text": ratio_text(ratio),
         "runs": inputs.run_metrics(results, hashes),
         "studies": study_sections(results, config, studies, best, storage),
-        "continual": frame_table(inputs.continual(results)),
+        "comparison": methods.section(
+            inputs.comparison(results),
+            inputs.continual(results),
+            inputs.continual_summary(results),
+            synthetic=is_synthetic(config),
+        ),
         "provenance": provenance_context(results, config, prov),
     }
 

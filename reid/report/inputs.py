@@ -15,6 +15,9 @@ STUDIES = ("batch_size", "optimizer", "lambda", "ensembling")
 MAIN_COLUMNS = ("phase", "task", "rank1", "rank20", "mAP")
 MATRIX_COLUMNS = ("step", "task", "metric", "value")
 STUDY_COLUMNS = ("number", "state", "value", "point")
+COMPARISON_COLUMNS = ("method", "seed", "step", "task", "task_index", "rank1", "mAP")
+CONTINUAL_COLUMNS = ("method", "metric")
+SUMMARY_COLUMNS = ("method", "metric", "statistic", "n", "mean", "std", "ci95_low", "ci95_high")
 
 
 class ReportError(ReidError):
@@ -67,8 +70,18 @@ def best_params(results: Path, name: str) -> dict[str, Any] | None:
 
 
 def continual(results: Path) -> pd.DataFrame | None:
-    """`tables/continual.csv`: the method comparison, when it was run."""
-    return read_csv(results / "tables" / "continual.csv", ("method",))
+    """`tables/continual.csv`: continual metrics per (method, seed, metric), when run."""
+    return read_csv(results / "tables" / "continual.csv", CONTINUAL_COLUMNS)
+
+
+def comparison(results: Path) -> pd.DataFrame | None:
+    """`tables/comparison.csv`: one row per (method, seed, step, task) evaluation, percent."""
+    return read_csv(results / "tables" / "comparison.csv", COMPARISON_COLUMNS)
+
+
+def continual_summary(results: Path) -> pd.DataFrame | None:
+    """`tables/continual_summary.csv`: mean, std and 95% interval over seeds."""
+    return read_csv(results / "tables" / "continual_summary.csv", SUMMARY_COLUMNS)
 
 
 def run_hashes_from(main: pd.DataFrame | None) -> list[str]:
