@@ -61,6 +61,15 @@ def test_whole_dag_writes_every_output(finished: Path) -> None:
         assert (frame["state"] == "COMPLETE").all()
         best = json.loads((finished / "results" / "optuna" / f"best_{study}.json").read_text())
         assert best["best_value"] is not None
+    continual = pd.read_csv(tables / "continual.csv")
+    assert set(continual["method"]) == {
+        "covariance",
+        "covariance_paper",
+        "finetune",
+        "lwf",
+        "joint",
+        "frozen_base",
+    }
     assert (finished / "results" / "report" / "index.html").stat().st_size > 10_000
     assert list((finished / "results" / "benchmarks" / "train").glob("*.tsv"))
 
@@ -84,9 +93,12 @@ def test_paper_config_dry_run_plans_expected_jobs(tmp_path: Path) -> None:
     proc = snakemake(folder, "-n", "-p", "--cores", "8", "--configfile", "config/paper.yaml")
     counts = job_counts(proc.stdout)
     assert counts["prepare_dataset"] == 2
-    assert counts["train_phase"] == 2
-    assert counts["evaluate_task"] == 3
+    # Main chain (2 phases) + comparison: 4 more phase-2 runs (covariance is the main run) + joint.
+    assert counts["train_phase"] == 7
+    # Main 3 + 2 new evaluations per sequential baseline (phase 1 is shared) + 2 for joint.
+    assert counts["evaluate_task"] == 13
     assert counts["main_results"] == 1
+    assert counts["comparison"] == 1
     for rule in ("study_create", "study_worker", "study_aggregate"):
         assert counts[rule] == 4
     assert counts["report"] == 1

@@ -68,7 +68,8 @@ def _progress(total: int | None, name: str):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=False)
+    # disable=None: a bar on a terminal only, not in log files or captured stderr
+    return tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=False, disable=None)
 
 
 def download(url: str, dest: Path, md5: str | None) -> Path:
@@ -244,8 +245,12 @@ def prepare_dataset(
         return resolve_root(name, Path(folder))
     file_name = known.file_name if known else f"{name}.zip"
     placed = Path(archive) if archive is not None else dest / file_name
-    if archive is not None and not placed.is_file():
-        raise AcquisitionError(f"archive {placed} does not exist; check the path")
+    if archive is not None and not placed.is_file() and url is None:
+        raise AcquisitionError(
+            f"{spec.title} is not prepared: the configured archive {placed} does not exist; "
+            f"put {file_name}{_checksum(md5, known)} there (or set the task's folder or url) "
+            f"and run again; {known.note if known else 'bring your own copy'}"
+        )
     if placed.is_file():
         return _from_archive(name, placed, dest, _md5_for(placed.name, md5, known))
     if url is not None:
@@ -254,10 +259,13 @@ def prepare_dataset(
         root = _from_archive(name, target, dest, None)
         target.unlink()
         return root
-    note = known.note if known else "bring your own copy"
-    expected_md5 = md5 or (known.md5 if known else None)
-    checksum = f" (md5 {expected_md5})" if expected_md5 else ""
     raise AcquisitionError(
-        f"{spec.title} is not prepared: put the archive {file_name}{checksum} at "
-        f"{dest / file_name} and run again, or pass a folder or URL; {note}"
+        f"{spec.title} is not prepared: put the archive {file_name}{_checksum(md5, known)} at "
+        f"{dest / file_name} and run again, or pass a folder or URL; "
+        f"{known.note if known else 'bring your own copy'}"
     )
+
+
+def _checksum(md5: str | None, known) -> str:
+    expected = md5 or (known.md5 if known else None)
+    return f" (md5 {expected})" if expected else ""
