@@ -94,12 +94,25 @@ def model_config(spec: dict[str, Any]) -> ModelConfig:
 def load_model(path: Path, spec: dict[str, Any] | None = None) -> tuple[MultiPipelineNet, dict]:
     """Rebuild a trained model from its `model.pt` (its spec is stored beside the weights)."""
     state = load_checkpoint(path)
+    missing = [key for key in ("signature", *(() if spec else ("spec",))) if key not in state]
+    if missing:
+        raise CheckpointError(
+            f"checkpoint {path} lacks {', '.join(missing)}: it is not a model.pt of this suite; "
+            "delete it and re-run the rule that wrote it"
+        )
     spec = spec or state["spec"]
     model = MultiPipelineNet(_without_download(model_config(spec)))
     for classes in state["signature"]["num_classes"]:
         model.add_pipeline(classes)
     check_signature(path, state["signature"], model_signature(model))
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"checkpoint {path} does not fit the model its signature describes ({reason}); "
+            "delete it and re-run the rule that wrote it"
+        ) from None
     return model, state
 
 
@@ -197,9 +210,9 @@ def run_phase(
         started = time.perf_counter()
         for source, indices in plan:
             index = torch.as_tensor(indices)
-            raw = source.bank.images[index].to(device, non_blocking=True)
-            pids = source.bank.pids[index].to(device, non_blocking=True)
-            camids = source.bank.camids[index].to(device, non_blocking=True)
+            raw = _gather(source.bank.images, index, device)
+            pids = _gather(source.bank.pids, index, device)
+            camids = _gather(source.bank.camids, index, device)
             images = transform(raw, generator)
             if runtime.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
@@ -250,6 +263,18 @@ def run_phase(
             epoch_callback(epoch + 1, model, row)
 
     return _finish(spec, run_dir, model, history, sources)
+
+
+def _gather(tensor: torch.Tensor, index: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Rows `index` of a CPU tensor on `device`. For CUDA they are gathered into page-locked
+    memory first, so the non-blocking copy is truly asynchronous (from pageable memory it is
+    not); the pinned block comes from torch's caching host allocator, which does not hand it out
+    again before the copy has finished."""
+    if device.type != "cuda" or tensor.device.type != "cpu":
+        return tensor[index].to(device, non_blocking=True)
+    staging = torch.empty((len(index), *tensor.shape[1:]), dtype=tensor.dtype, pin_memory=True)
+    torch.index_select(tensor, 0, index, out=staging)
+    return staging.to(device, non_blocking=True)
 
 
 def _forward_fn(model: nn.Module, runtime: Runtime, device: torch.device):
