@@ -142,7 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except ReidError as exc:
-        print(f"reid {args.command}: error: {exc}", file=sys.stderr)
+        # One line, whatever the message holds (a quoted library error may span several).
+        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        print(f"reid {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -50,7 +50,12 @@ def read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(
+            f"config file {path} is not valid YAML{at}: {problem}; fix the syntax there"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(
             f"config file {path} must hold a mapping of keys, not {type(data).__name__}"
@@ -67,6 +72,11 @@ def load_file_with_bases(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, 
     base_name = data.pop("_base_", None)
     if base_name is None:
         return data
+    if not isinstance(base_name, str) or not base_name:
+        raise ConfigError(
+            f"config file {path}: `_base_` must be the path of one YAML file (relative to "
+            f"this file), got {base_name!r}"
+        )
     base = load_file_with_bases(path.parent / str(base_name), (*_seen, path))
     return deep_merge(base, data)
 

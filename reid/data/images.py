@@ -79,8 +79,10 @@ class ImageBank:
         if cache_path is not None:
             cached = _load_cache(Path(cache_path), key)
             if cached is not None:
+                _log_skipped(cached, len(samples))
                 return cached
         bank = _decode_all(samples, height, width, skip_corrupt, progress)
+        _log_skipped(bank, len(samples))
         if cache_path is not None:
             io.save_torch(
                 cache_path,
@@ -94,6 +96,13 @@ class ImageBank:
                 },
             )
         return bank
+
+
+def _log_skipped(bank: ImageBank, total: int) -> None:
+    if bank.skipped:
+        log.warning(
+            "skipped %d unreadable image(s) of %d (skip_corrupt is on)", bank.skipped, total
+        )
 
 
 def _decode_all(

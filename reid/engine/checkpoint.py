@@ -25,12 +25,22 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means the file is unusable
         raise CheckpointError(
-            f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); "
+            f"checkpoint {path} cannot be read ({type(exc).__name__}: {_reason(exc)}); "
             "delete it and re-run the rule that wrote it"
         ) from None
     if not isinstance(state, dict) or "model" not in state:
         raise CheckpointError(f"checkpoint {path} holds no model state; delete it and re-run")
     return state
+
+
+def _reason(exc: BaseException) -> str:
+    """One line out of torch's many-line unpickling messages: the line that says what failed."""
+    text = str(exc)
+    marker = "WeightsUnpickler error:"
+    if marker in text:  # weights_only refused a global: a pickled object, not tensors
+        text = text.split(marker, 1)[1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else "unreadable"
 
 
 def check_signature(path: Path, found: dict[str, Any], expected: dict[str, Any]) -> None:
