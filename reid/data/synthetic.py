@@ -156,10 +156,10 @@ def _style_ranges(style: str) -> dict[str, tuple[float, float]]:
     common = {"scale": (0.85, 1.0), "shift": (-0.06, 0.06), "noise": (0.01, 0.03)}
     if style == "market":  # warm daylight on pavement, sharp
         return common | {
-            "r": (1.00, 1.15),
-            "g": (0.95, 1.05),
-            "b": (0.78, 0.92),
-            "brightness": (0.90, 1.15),
+            "r": (0.85, 1.35),
+            "g": (0.80, 1.15),
+            "b": (0.60, 1.00),
+            "brightness": (0.65, 1.25),
             "gradient": (-0.15, 0.15),
             "saturation": (0.95, 1.15),
             "blur": (0.0, 0.5),
@@ -167,12 +167,12 @@ def _style_ranges(style: str) -> dict[str, tuple[float, float]]:
         }
     if style == "duke":  # cold, dim winter campus, soft focus, washed-out colours
         return common | {
-            "r": (0.72, 0.88),
-            "g": (0.88, 1.00),
-            "b": (1.08, 1.28),
-            "brightness": (0.70, 0.92),
+            "r": (0.60, 1.00),
+            "g": (0.80, 1.15),
+            "b": (0.95, 1.45),
+            "brightness": (0.55, 1.05),
             "gradient": (-0.30, 0.30),
-            "saturation": (0.55, 0.80),
+            "saturation": (0.10, 0.35),
             "blur": (0.8, 1.4),
             "occlusion_p": (0.1, 0.3),
         }
