@@ -105,6 +105,7 @@ class Camera:
     occlusion_p: float
     occluder: tuple[float, float, float]
     noise: float
+    channels: tuple[int, int, int] = (0, 1, 2)
 
 
 def _tuple(values: np.ndarray) -> tuple[float, float, float]:
@@ -172,7 +173,7 @@ def _style_ranges(style: str) -> dict[str, tuple[float, float]]:
             "b": (0.95, 1.45),
             "brightness": (0.55, 1.05),
             "gradient": (-0.30, 0.30),
-            "saturation": (0.10, 0.35),
+            "saturation": (0.60, 0.90),
             "blur": (0.8, 1.4),
             "occlusion_p": (0.1, 0.3),
         }
@@ -225,9 +226,19 @@ def sample_cameras(style: str, rng: np.random.Generator) -> list[Camera]:
                 occlusion_p=v["occlusion_p"],
                 occluder=_tuple(rng.uniform(0.1, 0.7, 3)),
                 noise=v["noise"],
+                channels=_channel_order(style, rng),
             )
         )
     return cameras
+
+
+def _channel_order(style: str, rng: np.random.Generator) -> tuple[int, int, int]:
+    """Sensor colour response: duke cameras swap colour channels (clothing hues are not
+    consistent across them, so a backbone tuned on duke learns hue invariance)."""
+    if style != "duke":
+        return (0, 1, 2)
+    order = rng.permutation(3)
+    return (int(order[0]), int(order[1]), int(order[2]))
 
 
 class Canvas:
@@ -348,6 +359,7 @@ def _camera_look(canvas: Canvas, cam: Camera, rng: np.random.Generator) -> np.nd
         x0 = rng.uniform(-0.2, 0.8) * canvas.w
         y0 = canvas.h - oh if rng.uniform() < 0.7 else rng.uniform(0, canvas.h - oh)
         rgb[canvas.rect(y0, y0 + oh, x0, x0 + ow)] = cam.occluder
+    rgb = rgb[..., list(cam.channels)]
     grey = rgb.mean(axis=2, keepdims=True)
     rgb = grey + cam.saturation * (rgb - grey)
     light = cam.brightness * rng.uniform(0.93, 1.07)
