@@ -10,15 +10,14 @@ run whenever their configs agree, and a finished run is never trained twice.
 from __future__ import annotations
 
 import copy
-import fcntl
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from reid.config import stable_hash
+from reid.io import file_lock
 
 RUNS_ROOT = Path("results/runs")
 RUN_OUTPUTS = ("model.pt", "history.csv", "metrics.json")
@@ -131,15 +130,8 @@ def read_spec(directory: Path) -> dict[str, Any]:
 @contextmanager
 def run_lock(directory: Path) -> Iterator[None]:
     """Exclusive lock on a run folder, so two processes never train the same run at once."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with file_lock(Path(directory) / ".lock"):
         yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def method_section(config: dict[str, Any], name: str) -> dict[str, Any]:

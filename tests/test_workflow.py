@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from workflow_helpers import copy_repo_configs, job_counts, make_project, snakemake
+from workflow_helpers import BIN, copy_repo_configs, env, job_counts, make_project, snakemake
 
 EVAL_KEYS = {
     "rank1",
@@ -72,6 +73,19 @@ def test_whole_dag_writes_every_output(finished: Path) -> None:
     }
     assert (finished / "results" / "report" / "index.html").stat().st_size > 10_000
     assert list((finished / "results" / "benchmarks" / "train").glob("*.tsv"))
+
+
+def test_optuna_cli_lists_the_four_studies(finished: Path) -> None:
+    proc = subprocess.run(
+        [str(BIN / "optuna"), "studies", "--storage", "results/optuna/journal.log", "-f", "json"],
+        capture_output=True,
+        text=True,
+        cwd=finished,
+        env=env(),
+        check=True,
+    )
+    studies = {row["name"]: row["n_trials"] for row in json.loads(proc.stdout)}
+    assert studies == {"batch_size": 2, "optimizer": 2, "lambda": 2, "ensembling": 4}
 
 
 def test_second_run_does_nothing(finished: Path) -> None:

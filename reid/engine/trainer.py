@@ -22,7 +22,7 @@ from reid.data.transforms import TrainTransform
 from reid.engine.checkpoint import check_signature, load_checkpoint, save_checkpoint
 from reid.engine.optim import build_optimizer, build_scheduler, steps_per_iteration
 from reid.engine.runtime import Runtime
-from reid.engine.strategies import Strategy, make_strategy
+from reid.engine.strategies import LossParts, Strategy, make_strategy
 from reid.errors import CheckpointError, DatasetError
 from reid.io import write_csv, write_json
 from reid.models import ModelConfig, MultiPipelineNet, model_signature
@@ -198,8 +198,9 @@ def run_phase(
         start_epoch, history = _resume(state_path, model, optimizer, scheduler)
         log.info("resuming %s at epoch %d", run_dir, start_epoch + 1)
 
-    forward = _forward_fn(model, runtime, device)
     scaler = torch.amp.GradScaler(enabled=runtime.amp_dtype(device) == torch.float16)
+    forward = _forward_fn(model, runtime, device)
+    stepper = Stepper(model, strategy, forward, joint, optimizer, scaler, runtime, device)
     for epoch in range(start_epoch, train["epochs"]):
         model.train()
         generator = torch.Generator(device="cpu").manual_seed(spec["seed"] * 100_003 + epoch)
@@ -216,20 +217,7 @@ def run_phase(
             images = transform(raw, generator)
             if runtime.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
-            parts = _step(
-                model,
-                strategy,
-                forward,
-                source,
-                joint,
-                images,
-                pids,
-                camids,
-                optimizer,
-                scaler,
-                runtime,
-                device,
-            )
+            parts = stepper.step(source, images, pids, camids)
             for key, value in parts.parts.items():
                 sums[key] = sums.get(key, 0.0) + value
             sums["total"] = sums.get("total", 0.0) + float(parts.total.detach())
@@ -283,36 +271,37 @@ def _forward_fn(model: nn.Module, runtime: Runtime, device: torch.device):
     return model
 
 
-def _step(
-    model,
-    strategy: Strategy,
-    forward,
-    source,
-    joint,
-    images,
-    pids,
-    camids,
-    optimizer,
-    scaler,
-    runtime: Runtime,
-    device,
-) -> Any:
-    pipelines = [source.pipeline] if joint else strategy.forward_pipelines(model)
-    dtype = runtime.amp_dtype(device)
-    with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-        out = forward(images, pipelines=pipelines)
-        if joint:
-            ce = strategy.ce(out.logits[-1], pids)
-            from reid.engine.strategies import LossParts
+@dataclass
+class Stepper:
+    """One optimisation step: forward under autocast, the strategy's loss, backward, update."""
 
-            parts = LossParts(ce, {"ce": float(ce.detach())})
-        else:
-            parts = strategy.loss(model, out, images, pids, camids)
-    optimizer.zero_grad(set_to_none=True)
-    scaler.scale(parts.total).backward()
-    scaler.step(optimizer)
-    scaler.update()
-    return parts
+    model: nn.Module
+    strategy: Strategy
+    forward: Callable[..., Any]
+    joint: bool
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    runtime: Runtime
+    device: torch.device
+
+    def step(self, source: TrainSource, images, pids, camids) -> LossParts:
+        """Train on one batch of `source`; returns the loss and its logged parts."""
+        joint = self.joint
+        pipelines = [source.pipeline] if joint else self.strategy.forward_pipelines(self.model)
+        dtype = self.runtime.amp_dtype(self.device)
+        enabled = dtype is not None
+        with torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=enabled):
+            out = self.forward(images, pipelines=pipelines)
+            if joint:  # each task's pipeline learns its own task: plain cross-entropy
+                ce = self.strategy.ce(out.logits[-1], pids)
+                parts = LossParts(ce, {"ce": float(ce.detach())})
+            else:
+                parts = self.strategy.loss(self.model, out, images, pids, camids)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(parts.total).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return parts
 
 
 def _state(model, optimizer, scheduler, epoch: int, history: list[dict]) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import warnings
@@ -14,6 +13,7 @@ from typing import Any
 import optuna
 
 from reid.errors import ReidError
+from reid.io import file_lock
 
 HEARTBEAT_SECONDS = 30
 GRACE_SECONDS = 120
@@ -139,7 +139,7 @@ def _rdb_lock(url: str, name: str) -> Iterator[None]:
         if not database or database == ":memory:":
             yield
             return
-        with _file_lock(Path(database).with_name(f".{Path(database).name}.{name}.lock")):
+        with file_lock(Path(database).with_name(f".{Path(database).name}.{name}.lock")):
             yield
         return
     if backend not in ("postgresql", "mysql", "mariadb"):
@@ -166,18 +166,6 @@ def _rdb_lock(url: str, name: str) -> Iterator[None]:
 
 
 @contextmanager
-def _file_lock(lock_path: Path) -> Iterator[None]:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-@contextmanager
 def study_lock(storage: str, study: str) -> Iterator[None]:
     """A lock held while enqueueing or recovering trials (one place at a time).
 
@@ -192,7 +180,7 @@ def study_lock(storage: str, study: str) -> Iterator[None]:
                 raise _unreachable(storage, exc) from None
             yield
         return
-    with _file_lock(Path(storage).with_name(f".{study}.lock")):
+    with file_lock(Path(storage).with_name(f".{study}.lock")):
         yield
 
 
