@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from workflow_helpers import BIN, copy_repo_configs, env, job_counts, make_project, snakemake
+import yaml
+from workflow_helpers import (
+    BIN,
+    TINY,
+    copy_repo_configs,
+    env,
+    job_counts,
+    make_project,
+    snakemake,
+)
 
 EVAL_KEYS = {
     "rank1",
@@ -124,3 +133,37 @@ def test_bad_config_key_is_refused_with_its_name(tmp_path: Path) -> None:
     proc = snakemake(folder, "-n", "--cores", "1", check=False)
     assert proc.returncode != 0
     assert "unknown config key 'trian'" in proc.stdout + proc.stderr
+
+
+def test_three_task_sequence_fills_the_accuracy_matrix(tmp_path: Path) -> None:
+    config = yaml.safe_load(TINY.read_text())
+    third = {
+        "name": "msmt",
+        "dataset": "msmt17",
+        "source": "synthetic",
+        "synthetic": dict(config["tasks"][1]["synthetic"], style="msmt"),
+    }
+    config["tasks"].append(third)
+    folder = make_project(tmp_path, config=config)
+    snakemake(folder, "--cores", "2", "results/tables/main_results.csv")
+    results = pd.read_csv(folder / "results" / "tables" / "main_results.csv")
+    assert list(zip(results["phase"], results["task"], strict=True)) == [
+        (1, "market"),
+        (2, "market"),
+        (2, "duke"),
+        (3, "market"),
+        (3, "duke"),
+        (3, "msmt"),
+    ]
+    last = results.loc[results["phase"] == 3, "run"].iloc[0]
+    spec = json.loads((folder / "results" / "runs" / last / "spec.json").read_text())
+    assert spec["phase"] == 3 and spec["task"]["dataset"] == "msmt17"
+
+
+def test_three_task_config_plans_three_phases(tmp_path: Path) -> None:
+    folder = copy_repo_configs(tmp_path)
+    proc = snakemake(folder, "-n", "--cores", "2", "--configfile", "config/three_tasks.yaml")
+    counts = job_counts(proc.stdout)
+    assert counts["prepare_dataset"] == 3
+    # main 3 phases; comparison: 4 more chains of 2 phases after the shared phase 1; joint.
+    assert counts["train_phase"] == 3 + 4 * 2 + 1
