@@ -17,20 +17,20 @@ rule comparison:
             category="Method comparison",
         ),
         summary="results/tables/continual_summary.csv",
-    params:
-        manifest=json.dumps(
-            [dict(e, file=eval_path(e["run"], e["task"])) for e in COMPARISON_EVALS]
-        ),
     log:
         "results/logs/tables/comparison.log",
     benchmark:
         "results/benchmarks/comparison/comparison.tsv"
+    conda:
+        "../envs/reid.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/reid.yaml"
+    params:
+        manifest=json.dumps(
+            [dict(e, file=eval_path(e["run"], e["task"])) for e in COMPARISON_EVALS]
+        ),
     shell:
         "reid tables comparison --manifest {params.manifest:q} --out {output.results}"
         " --continual {output.continual} --summary {output.summary} > {log} 2>&1"
