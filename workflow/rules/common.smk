@@ -14,7 +14,12 @@ try:
 except ReidError as exc:
     raise WorkflowError(str(exc)) from None
 
-DATA_ROOT = CONFIG["data"]["root"]
+# Outputs are fixed paths under resources/ and results/; the CLI alone honours other roots.
+if CONFIG["data"]["root"] != "resources/datasets":
+    raise WorkflowError(
+        f"config key 'data.root' is {CONFIG['data']['root']!r}; the workflow keeps datasets "
+        "under resources/datasets (link that folder elsewhere to move them)"
+    )
 TASKS = CONFIG["tasks"]
 TASK_NAMES = [task["name"] for task in TASKS]
 DATASET_DIRS = {dataset_dir(CONFIG, task): task for task in TASKS}
@@ -70,10 +75,6 @@ def eval_path(run, task):
 
 def ready_file(directory):
     return f"{directory}/READY.json"
-
-
-def dataset_key(directory):
-    return directory[len(DATA_ROOT) + 1 :]
 
 
 def train_inputs(wildcards):

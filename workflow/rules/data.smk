@@ -3,8 +3,8 @@
 
 rule prepare_dataset:
     output:
-        ready=f"{DATA_ROOT}/{{dataset}}/READY.json",
-        summary=f"{DATA_ROOT}/{{dataset}}/summary.csv",
+        ready="resources/datasets/{dataset}/READY.json",
+        summary="resources/datasets/{dataset}/summary.csv",
     log:
         "results/logs/prepare/{dataset}.log",
     benchmark:
@@ -17,10 +17,9 @@ rule prepare_dataset:
         runtime=120,
     params:
         task=lambda wildcards: json.dumps(
-            DATASET_DIRS[f"{DATA_ROOT}/{wildcards.dataset}"]
+            DATASET_DIRS[f"resources/datasets/{wildcards.dataset}"]
         ),
         data=json.dumps(CONFIG["data"]),
-        dest=lambda wildcards: f"{DATA_ROOT}/{wildcards.dataset}",
     shell:
         "reid prepare --task-json {params.task:q} --data-json {params.data:q}"
-        " --dest {params.dest:q} > {log} 2>&1"
+        " --dest $(dirname {output.ready:q}) > {log} 2>&1"
