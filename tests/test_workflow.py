@@ -167,3 +167,11 @@ def test_three_task_config_plans_three_phases(tmp_path: Path) -> None:
     assert counts["prepare_dataset"] == 3
     # main 3 phases; comparison: 4 more chains of 2 phases after the shared phase 1; joint.
     assert counts["train_phase"] == 3 + 4 * 2 + 1
+
+
+def test_other_data_root_is_refused_by_the_workflow(tmp_path: Path) -> None:
+    folder = make_project(tmp_path, extra={"data": {"root": "elsewhere"}})
+    proc = snakemake(folder, "-n", "--cores", "1", check=False)
+    assert proc.returncode != 0
+    assert "config key 'data.root'" in proc.stdout + proc.stderr
+    assert not (folder / "results").exists()
