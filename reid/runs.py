@@ -22,6 +22,8 @@ from reid.io import file_lock
 RUNS_ROOT = Path("results/runs")
 RUN_OUTPUTS = ("model.pt", "history.csv", "metrics.json")
 DATA_KEYS = ("dataset", "source", "url", "md5", "archive", "folder", "synthetic")
+# Training keys that change speed, not what is learnt: left out of a run's hash.
+RUNTIME_TRAIN_KEYS = ("amp", "channels_last", "compile")
 
 
 def task_data_identity(task: dict[str, Any]) -> dict[str, Any]:
@@ -70,8 +72,11 @@ def phase_spec(
     """
     if phase > 1 and parent is None:
         raise ValueError("a phase after the first needs a parent run")
-    train_cfg = copy.deepcopy(config["train"] if train is None else train)
-    train_cfg.pop("amp", None), train_cfg.pop("channels_last", None), train_cfg.pop("compile", None)
+    train_cfg = {
+        key: copy.deepcopy(value)
+        for key, value in (config["train"] if train is None else train).items()
+        if key not in RUNTIME_TRAIN_KEYS
+    }
     spec: dict[str, Any] = {
         "kind": "phase",
         "phase": phase,
