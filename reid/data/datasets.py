@@ -9,7 +9,8 @@ from pathlib import Path
 from reid import io
 from reid.data import naming
 from reid.data.types import DatasetSplits, Sample
-from reid.errors import DatasetError
+from reid.errors import ConfigError, DatasetError
+from reid.registry import Registry
 
 SPLITS = ("train", "query", "gallery")
 FOLDER_LAYOUT = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}
@@ -38,8 +39,17 @@ class DatasetSpec:
     acquire_hint: str = "run `reid prepare` for this dataset"
 
 
-DATASETS: dict[str, DatasetSpec] = {
-    "market1501": DatasetSpec(
+DATASETS: Registry[DatasetSpec] = Registry("dataset")
+
+
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    """Add an adapter spec to the dataset registry (`load_dataset(spec.name, root)` finds it)."""
+    DATASETS.add(spec.name, spec)
+    return spec
+
+
+for _spec in (
+    DatasetSpec(
         name="market1501",
         title="Market-1501",
         folders=("Market-1501-v15.09.15", "Market-1501", "market1501"),
@@ -48,7 +58,7 @@ DATASETS: dict[str, DatasetSpec] = {
         num_cameras=6,
         counts={"train": (751, 12936), "query": (750, 3368), "gallery": (751, 15913)},
     ),
-    "dukemtmcreid": DatasetSpec(
+    DatasetSpec(
         name="dukemtmcreid",
         title="DukeMTMC-reID",
         folders=("DukeMTMC-reID", "dukemtmc-reid", "dukemtmcreid"),
@@ -59,7 +69,7 @@ DATASETS: dict[str, DatasetSpec] = {
         acquire_hint="DukeMTMC-reID was withdrawn by its authors: place your own copy and run "
         "`reid prepare`",
     ),
-    "msmt17": DatasetSpec(
+    DatasetSpec(
         name="msmt17",
         title="MSMT17",
         folders=("MSMT17_V1", "MSMT17_V2", "MSMT17", "msmt17"),
@@ -69,7 +79,7 @@ DATASETS: dict[str, DatasetSpec] = {
         counts={"train": (1041, 32621), "query": (3060, 11659), "gallery": (3060, 82161)},
         acquire_hint="MSMT17 has no public download: place your own copy and run `reid prepare`",
     ),
-    "cuhk03np": DatasetSpec(
+    DatasetSpec(
         name="cuhk03np",
         title="CUHK03-NP",
         folders=("cuhk03-np/labeled", "cuhk03-np/detected", "labeled", "detected"),
@@ -79,7 +89,8 @@ DATASETS: dict[str, DatasetSpec] = {
         suffixes=(".png", ".jpg"),
         counts=None,  # labeled and detected differ; checked by variant below
     ),
-}
+):
+    register_dataset(_spec)
 
 CUHK03NP_COUNTS: dict[str, Counts] = {
     "labeled": {"train": (767, 7368), "query": (700, 1400), "gallery": (700, 5328)},
@@ -89,11 +100,10 @@ CUHK03NP_COUNTS: dict[str, Counts] = {
 
 def get_spec(name: str) -> DatasetSpec:
     """The adapter spec of `name`, or a DatasetError listing the known names."""
-    if name not in DATASETS:
-        raise DatasetError(
-            f"unknown dataset {name!r}; expected one of {', '.join(sorted(DATASETS))}"
-        )
-    return DATASETS[name]
+    try:
+        return DATASETS.get(name)
+    except ConfigError as exc:
+        raise DatasetError(str(exc)) from None
 
 
 def _has_layout(folder: Path, spec: DatasetSpec) -> bool:
