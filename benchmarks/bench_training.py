@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from reid.commands.data import prepare_task
+    from reid.data.prepare import prepare_task
     from reid.runs import dataset_dir, phase_spec
 
     with tempfile.TemporaryDirectory(prefix="reid-bench-") as tmp:

@@ -163,7 +163,27 @@ def _check_cross_keys(config: dict[str, Any]) -> None:
             )
 
 
+def normalise_numbers(obj: Any) -> Any:
+    """A copy of `obj` where a float with an integral value is an int (`1.0` -> `1`, `-0.0`
+    -> `0`), so `lam: 1` and `lam: 1.0` name the same run. Booleans stay booleans."""
+    if isinstance(obj, Mapping):
+        return {key: normalise_numbers(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [normalise_numbers(value) for value in obj]
+    if isinstance(obj, float) and obj.is_integer():
+        return int(obj)
+    return obj
+
+
+def canonical_json(obj: Any) -> str:
+    """The one serialisation of a settings object: sorted keys, normalised numbers, compact.
+
+    Hashes and Snakemake rule parameters both use it, so an equal config written in another
+    key order (or `1` for `1.0`) changes neither a run's name nor a rule's parameters."""
+    return json.dumps(normalise_numbers(obj), sort_keys=True, separators=(",", ":"), default=str)
+
+
 def stable_hash(obj: Any, length: int = 12) -> str:
-    """Short, stable hash of a JSON-serialisable object (key order does not matter)."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:length]
+    """Short, stable hash of a JSON-serialisable object (key order and `1` vs `1.0` do not
+    matter)."""
+    return hashlib.sha1(canonical_json(obj).encode("utf-8")).hexdigest()[:length]

@@ -12,9 +12,24 @@ from pathlib import Path
 from typing import Any
 
 
+def current_umask() -> int:
+    """The process umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: str | os.PathLike[str], directory: bool = False) -> None:
+    """Give a temp file (0600) or temp folder (0700) the mode a plain `open` / `mkdir` would
+    have had under the user's umask: 0644 / 0755 under umask 022, so a lab's other users can
+    read the results."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temp path beside `target`; rename it onto `target` only if the block succeeds."""
+    """Yield a temp path beside `target`; rename it onto `target` only if the block succeeds.
+    The file ends with the user's umask applied, as if written in place."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -24,6 +39,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
+        apply_umask(tmp_path)
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():

@@ -22,14 +22,20 @@ from reid.io import file_lock
 RUNS_ROOT = Path("results/runs")
 RUN_OUTPUTS = ("model.pt", "history.csv", "metrics.json")
 DATA_KEYS = ("dataset", "source", "url", "md5", "archive", "folder", "synthetic")
-# Training keys that change speed, not what is learnt: left out of a run's hash.
-RUNTIME_TRAIN_KEYS = ("amp", "channels_last", "compile")
+# Training keys that change speed, not what is learnt: left out of a run's hash. The precision
+# (`amp`) changes the numbers, so it stays in.
+RUNTIME_TRAIN_KEYS = ("channels_last", "compile")
 
 
 def task_data_identity(task: dict[str, Any]) -> dict[str, Any]:
-    """The keys of a task that decide which images it holds."""
+    """The keys of a task that decide which images it holds (for generated data, the
+    generator's version too: a generator that draws differently makes another dataset)."""
+    from reid.data.synthetic import GENERATOR_VERSION
+
     identity = {key: task.get(key) for key in DATA_KEYS}
-    if task.get("source") != "synthetic":
+    if task.get("source") == "synthetic":
+        identity["generator_version"] = GENERATOR_VERSION
+    else:
         identity.pop("synthetic")
     return identity
 

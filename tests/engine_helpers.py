@@ -25,7 +25,7 @@ def tiny_config(workdir: Path, **overrides) -> dict:
 
 def prepare_all(config: dict) -> None:
     """Generate the tiny datasets of a config."""
-    from reid.commands.data import prepare_task
+    from reid.data.prepare import prepare_task
     from reid.runs import dataset_dir
 
     for task in config["tasks"]:

@@ -88,3 +88,34 @@ def test_successful_writes_replace_whole_file(tmp_path: Path) -> None:
     io.write_bytes(target, b"\x00\x01")
     assert target.read_bytes() == b"\x00\x01"
     _only(tmp_path, "a.txt")
+
+
+@pytest.mark.parametrize(
+    ("umask", "file_mode", "dir_mode"), [(0o022, 0o644, 0o755), (0o027, 0o640, 0o750)]
+)
+def test_written_files_keep_the_users_umask(
+    tmp_path: Path, umask: int, file_mode: int, dir_mode: int
+) -> None:
+    import os
+    import stat
+
+    from reid.data.synthetic import generate_domain
+
+    previous = os.umask(umask)
+    try:
+        json_file = io.write_json(tmp_path / "report" / "index.json", {"a": 1})
+        csv_file = io.write_csv(tmp_path / "table.csv", pd.DataFrame({"a": [1]}))
+        domain = generate_domain(
+            tmp_path / "domain",
+            "market",
+            num_train_ids=2,
+            num_test_ids=2,
+            images_per_id=4,
+            height=32,
+            width=16,
+        )
+    finally:
+        os.umask(previous)
+    for path in (json_file, csv_file):
+        assert stat.S_IMODE(path.stat().st_mode) == file_mode, path
+    assert stat.S_IMODE(domain.stat().st_mode) == dir_mode

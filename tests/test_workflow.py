@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from test_report_fixtures import parse_tables
 from workflow_helpers import (
     BIN,
     TINY,
@@ -93,7 +95,8 @@ def test_optuna_cli_lists_the_four_studies(finished: Path) -> None:
         env=env(),
         check=True,
     )
-    studies = {row["name"]: row["n_trials"] for row in json.loads(proc.stdout)}
+    # Studies are named `<ablation>-<fingerprint of the config>`.
+    studies = {row["name"].rsplit("-", 1)[0]: row["n_trials"] for row in json.loads(proc.stdout)}
     assert studies == {"batch_size": 2, "optimizer": 2, "lambda": 2, "ensembling": 4}
 
 
@@ -175,3 +178,68 @@ def test_other_data_root_is_refused_by_the_workflow(tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert "config key 'data.root'" in proc.stdout + proc.stderr
     assert not (folder / "results").exists()
+
+
+def test_unrelated_key_reruns_only_the_report(finished: Path) -> None:
+    proc = snakemake(finished, "-n", "--cores", "2", "--config", "report={'title': 'x'}")
+    assert job_counts(proc.stdout) == {"report": 1, "all": 1, "total": 2}
+
+
+def test_equal_config_in_another_key_order_reruns_nothing(finished: Path) -> None:
+    config = yaml.safe_load((finished / "config" / "config.yaml").read_text())
+    reordered = {key: config[key] for key in reversed(list(config))}
+    reordered["method"] = {"covariance": {"lam": 1}}  # the default 1.0 written as an int
+    path = finished / "config" / "reordered.yaml"
+    path.write_text(yaml.safe_dump(reordered, sort_keys=False))
+    proc = snakemake(finished, "-n", "--cores", "2", "--configfile", str(path))
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def second_seed(finished: Path, tmp_path_factory) -> Path:
+    """The finished project, then the same workflow with `seed=1` in the same results folder."""
+    folder = tmp_path_factory.mktemp("second") / "project"
+    shutil.copytree(finished, folder, symlinks=True)
+    snakemake(folder, "--cores", "2", "--config", "seed=1")
+    return folder
+
+
+def _main(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(folder / "results" / "tables" / "main_results.csv")
+
+
+def test_second_config_gets_its_own_studies(finished: Path, second_seed: Path) -> None:
+    main, first = _main(second_seed), _main(finished)
+    phase1 = main[main["phase"] == 1].iloc[0]
+    phase2 = main[main["phase"] == 2]
+    assert phase1["run"] != first[first["phase"] == 1].iloc[0]["run"]
+    tables = second_seed / "results" / "tables"
+    # Grid points equal to a main run hold exactly that (seed-1) run's numbers.
+    expected = {
+        "batch_size": ("8", phase1["run"], phase1["rank1"]),
+        "optimizer": ("sgd", phase1["run"], phase1["rank1"]),
+        "lambda": ("1", phase2["run"].iloc[0], phase2["rank1"].mean()),
+        "ensembling": ("base_second@2", phase2["run"].iloc[0], None),
+    }
+    for study, (point, run, value) in expected.items():
+        frame = pd.read_csv(tables / f"study_{study}.csv")
+        best = json.loads((second_seed / "results" / "optuna" / f"best_{study}.json").read_text())
+        assert set(frame["study_name"]) == {best["study_name"]}
+        old = pd.read_csv(finished / "results" / "tables" / f"study_{study}.csv")
+        assert best["study_name"] != old["study_name"].iloc[0]
+        row = frame[frame["point"].astype(str) == point].iloc[0]
+        assert row["run"] == run
+        if value is not None:
+            assert row["value"] == pytest.approx(value, abs=1e-3)
+
+
+def test_report_shows_only_the_second_config(second_seed: Path) -> None:
+    main = _main(second_seed)
+    html = (second_seed / "results" / "report" / "index.html").read_text(encoding="utf-8")
+    tables = parse_tables(html)
+    optimizer = {r["setting"]["text"]: r for r in tables["table-optimizer"]}
+    phase1 = main[main["phase"] == 1].iloc[0]
+    assert float(optimizer["SGD+CLR"]["ours"]["value"]) == pytest.approx(phase1["rank1"], abs=1e-3)
+    lam = {r["setting"]["text"]: r for r in tables["table-lambda"]}
+    mean2 = main[main["phase"] == 2]["rank1"].mean()
+    assert float(lam["λ = 1"]["ours"]["value"]) == pytest.approx(mean2, abs=1e-3)

@@ -4,52 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
-from reid.cli import add_config_args, command, json_arg, load_cli_config
-
-
-def prepare_task(task: dict[str, Any], dest: Path, data: dict[str, Any]) -> dict[str, Any]:
-    """Generate or acquire one task's dataset into `dest`, then write `dest/READY.json`."""
-    import pandas as pd
-
-    from reid.data import format_summary, load_dataset
-    from reid.data.acquire import prepare_dataset
-    from reid.data.synthetic import generate_domain
-    from reid.io import write_csv, write_json
-
-    dest = Path(dest)
-    if task["source"] == "synthetic":
-        params = dict(task["synthetic"])
-        style = params.pop("style")
-        root = generate_domain(dest / "data", style, **params)
-    else:
-        root = prepare_dataset(
-            task["dataset"],
-            dest / "data",
-            url=task.get("url"),
-            md5=task.get("md5"),
-            archive=Path(task["archive"]) if task.get("archive") else None,
-            folder=Path(task["folder"]) if task.get("folder") else None,
-        )
-    splits = load_dataset(
-        task["dataset"],
-        root,
-        verify_counts=data.get("verify_counts", False) and task["source"] != "synthetic",
-    )
-    print(format_summary(splits))
-    rows = splits.summary_rows()
-    write_csv(dest / "summary.csv", pd.DataFrame(rows))
-    ready = {
-        "task": task["name"],
-        "dataset": task["dataset"],
-        "root": str(Path(root)),
-        "num_train_pids": splits.num_train_pids,
-        "summary": rows,
-        "notes": splits.notes,
-    }
-    write_json(dest / "READY.json", ready)
-    return ready
+from reid.commands.base import add_config_args, command, json_arg, load_cli_config
 
 
 def _prepare_args(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +18,7 @@ def _prepare_args(parser: argparse.ArgumentParser) -> None:
 
 @command("prepare", "download/extract or generate each task's dataset and check it", _prepare_args)
 def prepare(args: argparse.Namespace) -> int:
+    from reid.data.prepare import prepare_task
     from reid.runs import dataset_dir
 
     if args.task_json is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reid.cli import command, json_arg
+from reid.commands.base import command, json_arg
 
 
 def _report_args(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +50,13 @@ def _report_args(parser: argparse.ArgumentParser) -> None:
         help="Optuna journal file or RDB URL (default: the config's, else "
         "<results>/optuna/journal.log)",
     )
+    parser.add_argument(
+        "--studies",
+        type=json_arg,
+        default=None,
+        help="JSON object ablation -> Optuna study name of the config at hand; study tables "
+        "of other studies are left out (default: every study table found)",
+    )
 
 
 @command("report", "build the self-contained HTML report of a results folder", _report_args)
@@ -71,6 +78,7 @@ def report(args: argparse.Namespace) -> int:
         provenance=args.provenance,
         main_run_hashes=hashes,
         storage=args.storage,
+        studies=args.studies,
     )
     print(path)
     return 0

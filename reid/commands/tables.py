@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from reid.cli import command, json_arg
+from reid.commands.base import command, json_arg
 
 
 def _tables_args(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reid.cli import (
+from reid.commands.base import (
     add_config_args,
     add_runtime_args,
     command,
@@ -38,6 +38,8 @@ def train(args: argparse.Namespace) -> int:
         config = load_cli_config(args)
         if args.phase is None:
             raise SystemExit("reid train: give --spec or --phase")
+        if args.amp:  # the precision is part of the run: it names another run folder
+            config["train"]["amp"] = args.amp
         spec = main_chain(config)[args.phase - 1]
     run_dir = args.run_dir or args.runs_root / run_hash(spec)
     with run_lock(run_dir):

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reid.cli import add_config_args, add_runtime_args, command, load_cli_config, runtime_from
+from reid.commands.base import (
+    add_config_args,
+    add_runtime_args,
+    command,
+    load_cli_config,
+    runtime_from,
+)
 
 
 def _tune_args(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +40,11 @@ def tune(args: argparse.Namespace) -> int:
     config = load_cli_config(args)
     storage = args.storage or config["optuna"]["storage"]
     plan = study_plan(config, args.study)
-    summary: dict[str, object] = {"study": args.study, "action": args.action}
+    summary: dict[str, object] = {
+        "study": args.study,
+        "study_name": plan.study_name,
+        "action": args.action,
+    }
     if args.action == "create":
         study = create_study(storage, plan)
         summary["grid"] = len(plan.grid)
@@ -44,7 +54,7 @@ def tune(args: argparse.Namespace) -> int:
     else:
         table = args.table or Path(f"results/tables/study_{args.study}.csv")
         best = args.best or Path(f"results/optuna/best_{args.study}.json")
-        frame = write_study_outputs(storage, args.study, table, best)
+        frame = write_study_outputs(storage, plan, table, best)
         summary["rows"] = len(frame)
         print(frame.to_string(index=False))
     if args.done:

@@ -18,22 +18,6 @@ from reid.continual.metrics import (
 from reid.tables import read_eval
 
 METRICS = ("rank1", "mAP")
-# Two-sided 95% Student t quantiles by degrees of freedom (n - 1); normal beyond the table.
-T95 = {
-    1: 12.706,
-    2: 4.303,
-    3: 3.182,
-    4: 2.776,
-    5: 2.571,
-    6: 2.447,
-    7: 2.365,
-    8: 2.306,
-    9: 2.262,
-    10: 2.228,
-    15: 2.131,
-    20: 2.086,
-    30: 2.042,
-}
 
 
 def long_results(manifest: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -78,11 +62,12 @@ def continual_metrics(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def t_quantile(dof: int) -> float:
-    """Two-sided 95% t quantile (closest tabulated degrees of freedom at or below)."""
+    """Two-sided 95% Student t quantile for `dof` degrees of freedom (scipy, every dof)."""
     if dof <= 0:
         return math.nan
-    keys = [k for k in sorted(T95) if k <= dof]
-    return T95[keys[-1]] if dof <= 30 else 1.96
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, dof))
 
 
 def seed_summary(metrics: pd.DataFrame) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from reid import io
 from reid.data.datasets import get_spec, resolve_root
 from reid.errors import AcquisitionError, DatasetError
 
@@ -92,6 +93,7 @@ def download(url: str, dest: Path, md5: str | None) -> Path:
                 bar.close()
             out.flush()
             os.fsync(out.fileno())
+        io.apply_umask(tmp)
         actual = digest.hexdigest()
         if md5 is not None and actual != md5.lower():
             raise AcquisitionError(
@@ -174,6 +176,7 @@ def safe_extract(archive: Path, dest: Path) -> Path:
         raise AcquisitionError(f"{archive} is corrupt ({exc}); download it again") from exc
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    io.apply_umask(staging, directory=True)
     try:
         if zipfile.is_zipfile(archive) and not _is_tar(archive):
             with zipfile.ZipFile(archive) as zf:

@@ -554,6 +554,7 @@ def generate_domain(
         )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    io.apply_umask(staging, directory=True)
     try:
         manifest = _write_domain(staging, style, params)
         io.write_json(staging / MARKER, {"params": params, **manifest})

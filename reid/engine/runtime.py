@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
+
+from reid.errors import ConfigError
 
 
 @dataclass
 class Runtime:
-    """How to run a phase on this machine (not part of the run's hash)."""
+    """How to run a phase on this machine. Only the precision (`amp`) is part of a run's hash:
+    it is taken from the spec's `train.amp` by `for_spec`."""
 
     device_name: str = "auto"
     threads: int | None = None
@@ -31,3 +35,14 @@ class Runtime:
         if device.type != "cuda" or self.amp == "off":
             return None
         return torch.bfloat16 if self.amp == "bf16" else torch.float16
+
+    def for_spec(self, spec: dict[str, Any]) -> Runtime:
+        """This runtime with the precision of a run spec (`train.amp`); a different precision
+        asked for on the command line is refused, since it would train another run."""
+        precision = spec["train"].get("amp", "off")
+        if self.amp not in ("off", precision):
+            raise ConfigError(
+                f"--amp {self.amp} differs from the run's train.amp {precision!r}: precision is "
+                "part of a run's identity; set train.amp in the config instead"
+            )
+        return replace(self, amp=precision)

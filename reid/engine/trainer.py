@@ -161,7 +161,7 @@ def run_phase(
     run_root: Path = RUNS_ROOT,
 ) -> dict[str, Any]:
     """Train one phase described by `spec` into `run_dir`, resuming from its last checkpoint."""
-    runtime = runtime or Runtime()
+    runtime = (runtime or Runtime()).for_spec(spec)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / "spec.json", spec)

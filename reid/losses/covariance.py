@@ -20,7 +20,10 @@ Variant = Literal["paper", "detached", "off"]
 
 
 def _pool(x: Tensor) -> Tensor:
-    """[K, C, H, W] → [K, C] by spatial mean; [K, C] unchanged."""
+    """[K, C, H, W] → [K, C] by spatial mean; [K, C] unchanged. Half precision becomes float32:
+    under fp16 autocast α·d (α = 1e-9) would underflow to zero before the sum."""
+    if x.dtype in (torch.float16, torch.bfloat16):
+        x = x.float()
     if x.dim() == 4:
         return x.mean(dim=(2, 3))
     if x.dim() != 2:

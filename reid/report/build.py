@@ -32,12 +32,16 @@ def build_report(
     provenance: Path | None,
     main_run_hashes: list[str],
     storage: str | None = None,
+    studies: dict[str, str] | None = None,
 ) -> Path:
-    """Write the HTML report of `results` to `out_html` (atomically) and return its path."""
+    """Write the HTML report of `results` to `out_html` (atomically) and return its path.
+
+    `studies` maps each ablation to the Optuna study of the config at hand; tables and best
+    points of any other study (an earlier config in the same results folder) are left out."""
     results = Path(results)
     prov = inputs.read_json(provenance) or {}
     config = config or prov.get("config") or {}
-    context = report_context(results, config, datasets, prov, main_run_hashes, storage)
+    context = report_context(results, config, datasets, prov, main_run_hashes, storage, studies)
     return write_text(out_html, render(context))
 
 
@@ -59,20 +63,23 @@ def is_synthetic(config: dict) -> bool:
     return any((task or {}).get("source") == "synthetic" for task in config.get("tasks") or [])
 
 
-def report_context(results, config, dataset_paths, prov, hashes, storage) -> dict[str, Any]:
+def report_context(
+    results, config, dataset_paths, prov, hashes, storage, expected=None
+) -> dict[str, Any]:
     """Everything the template shows."""
     main = inputs.main_results(results)
     hashes = list(hashes) or inputs.run_hashes_from(main)
-    studies = {name: inputs.study_table(results, name) for name in inputs.STUDIES}
-    best = {name: inputs.best_params(results, name) for name in inputs.STUDIES}
+    studies, best = inputs.study_results(results, expected)
     history = inputs.run_histories(results, hashes)
     ratio = figures.covariance_ratio(history[history["phase"] > 1] if history is not None else None)
+    summary = inputs.continual_summary(results)
     tables = compare.paper_tables(
         main=main,
         studies=studies,
         best=best,
         config=config,
         datasets=inputs.datasets([Path(p) for p in dataset_paths]),
+        noise=seed_noise(summary),
     )
     return {
         "title": "Incremental person re-identification: report",
@@ -88,15 +95,31 @@ def report_context(results, config, dataset_paths, prov, hashes, storage) -> dic
         },
         "ratio_text": ratio_text(ratio),
         "runs": inputs.run_metrics(results, hashes),
-        "studies": study_sections(results, config, studies, best, storage),
+        "studies": study_sections(results, config, studies, best, storage, expected),
         "comparison": methods.section(
             inputs.comparison(results),
             inputs.continual(results),
-            inputs.continual_summary(results),
+            summary,
             synthetic=is_synthetic(config),
         ),
         "provenance": provenance_context(results, config, prov),
     }
+
+
+def seed_noise(summary: pd.DataFrame | None, method: str = "covariance") -> float | None:
+    """Std over seeds of `method`'s mean Rank-1 over tasks after the last phase (the λ study's
+    objective), when at least two seeds ran."""
+    if summary is None:
+        return None
+    pick = summary[
+        (summary["method"] == method)
+        & (summary["metric"] == "rank1")
+        & (summary["statistic"] == "average")
+        & (summary["n"] >= 2)
+    ]
+    if pick.empty or pd.isna(pick["std"].iloc[0]):
+        return None
+    return float(pick["std"].iloc[0])
 
 
 def ratio_text(ratio: float | None) -> str:
@@ -133,9 +156,9 @@ def _storage(results: Path, config: dict, storage: str | None) -> str | Path:
     return results / "optuna" / "journal.log"
 
 
-def study_sections(results, config, tables, best, storage) -> list[dict[str, Any]]:
+def study_sections(results, config, tables, best, storage, expected=None) -> list[dict]:
     """Optimisation history and parameter importances of each study."""
-    loaded = inputs.optuna_studies(_storage(results, config, storage))
+    loaded = inputs.optuna_studies(_storage(results, config, storage), expected)
     sections = []
     for name in inputs.STUDIES:
         study = loaded.get(name)

@@ -168,7 +168,15 @@ def hyperparameter_table(best: dict | None, config: dict) -> Table:
         else:
             rows.append(Row(label, "value", value, None, "", ""))
     lam = rows[0]
-    if lam.ours is None:
+    tied = (best or {}).get("tied") or []
+    if tied:
+        objective = _num((best or {}).get("best_value"))
+        value = f" ({objective:.1f})" if objective is not None else ""
+        trend = (
+            f"paper: λ = {lam.paper:g}; ours: no best λ — λ = {', '.join(map(str, tied))} "
+            f"reach the same objective{value}, so the study cannot pick one"
+        )
+    elif lam.ours is None:
         trend = f"paper: λ = {lam.paper:g}; ours: λ study {NOT_RUN}"
     else:
         verdict = "same λ" if math.isclose(lam.ours, lam.paper) else "different λ"
@@ -184,7 +192,7 @@ def hyperparameter_table(best: dict | None, config: dict) -> Table:
     )
 
 
-def lambda_table(study: pd.DataFrame | None) -> Table:
+def lambda_table(study: pd.DataFrame | None, noise: float | None = None) -> Table:
     ours = point_means(study, lambda p: round(float(p), 6) if _num(p) is not None else None)
     rows = []
     for lam, value in paper.LAMBDA.items():
@@ -211,23 +219,36 @@ def lambda_table(study: pd.DataFrame | None) -> Table:
         "Section 3.4: Rank-1 after phase 2 per λ (ours: mean Rank-1 of tasks 1 and 2; "
         f"the paper trained {paper.LAMBDA_EPOCHS} epochs).",
         rows,
-        [_lambda_trend(rows)],
+        [_lambda_trend(rows, noise)],
     )
 
 
-def _lambda_trend(rows: list[Row]) -> str:
-    def summary(values: dict[str, float]) -> str:
+def top_points(values: dict[str, float], tolerance: float = 1e-9) -> list[str]:
+    """Settings whose value is within `tolerance` of the best (one entry: a clear best)."""
+    top = max(values.values())
+    return [key for key, value in values.items() if top - value <= tolerance]
+
+
+def _lambda_trend(rows: list[Row], noise: float | None = None) -> str:
+    """Best λ of the paper and ours; no best of ours where the top points are equal, or
+    closer than the seed noise (std over seeds of the same objective) when it is known."""
+    tolerance = max(noise or 0.0, 1e-9)
+
+    def summary(values: dict[str, float], tol: float) -> str:
         if not values:
             return NOT_RUN
-        best = max(values, key=values.get)
         spread = max(values.values()) - min(values.values())
-        return f"best {best} ({values[best]:.1f}), range {spread:.1f} points"
+        top = top_points(values, tol)
+        if len(top) > 1:
+            within = f"within the seed noise ({noise:.1f} points)" if noise else "equal"
+            return f"no best: {', '.join(top)} are {within}, range {spread:.1f} points"
+        return f"best {top[0]} ({values[top[0]]:.1f}), range {spread:.1f} points"
 
     paper_values = {row.setting: row.paper for row in rows if row.paper is not None}
     ours_values = {row.setting: row.ours for row in rows if row.ours is not None}
-    text = f"paper: {summary(paper_values)}; ours: {summary(ours_values)}"
-    if ours_values:
-        same = max(ours_values, key=ours_values.get) == max(paper_values, key=paper_values.get)
+    text = f"paper: {summary(paper_values, 1e-9)}; ours: {summary(ours_values, tolerance)}"
+    if ours_values and len(top_points(ours_values, tolerance)) == 1:
+        same = top_points(ours_values, tolerance)[0] == max(paper_values, key=paper_values.get)
         text += " — same best λ" if same else " — different best λ"
     return text
 
@@ -404,13 +425,16 @@ def _result_row(main: pd.DataFrame | None, phase: int, task: str | None):
     return None if match.empty else match.iloc[0]
 
 
-def paper_tables(*, main, studies: dict, best: dict, config: dict, datasets: list) -> list[Table]:
-    """All seven of the paper's tables, in the paper's order."""
+def paper_tables(
+    *, main, studies: dict, best: dict, config: dict, datasets: list, noise: float | None = None
+) -> list[Table]:
+    """All seven of the paper's tables, in the paper's order. `noise`: std over seeds of the
+    paper method's two-task mean Rank-1 (from the comparison), when known."""
     return [
         optimizer_table(studies.get("optimizer")),
         batch_size_table(studies.get("batch_size")),
         hyperparameter_table(best.get("lambda"), config),
-        lambda_table(studies.get("lambda")),
+        lambda_table(studies.get("lambda"), noise),
         datasets_table(datasets),
         ensembling_table(studies.get("ensembling")),
         result_table(main),

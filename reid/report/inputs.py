@@ -69,6 +69,31 @@ def best_params(results: Path, name: str) -> dict[str, Any] | None:
     return read_json(results / "optuna" / f"best_{name}.json")
 
 
+def study_results(
+    results: Path, expected: dict[str, str] | None = None
+) -> tuple[dict[str, pd.DataFrame | None], dict[str, dict[str, Any] | None]]:
+    """Study tables and best points by ablation; with `expected` (ablation -> study name of the
+    config at hand) a file written for another study, or an ablation not expected, reads as
+    None, so the report never mixes two experiments."""
+    tables, best = {}, {}
+    for name in STUDIES:
+        table, point = study_table(results, name), best_params(results, name)
+        if expected is not None:
+            wanted = expected.get(name)
+            if table is not None and _study_names(table) != {wanted}:
+                table = None
+            if point is not None and point.get("study_name") != wanted:
+                point = None
+        tables[name], best[name] = table, point
+    return tables, best
+
+
+def _study_names(table: pd.DataFrame) -> set[str]:
+    if "study_name" not in table.columns:
+        return set()
+    return set(table["study_name"].dropna().astype(str))
+
+
 def continual(results: Path) -> pd.DataFrame | None:
     """`tables/continual.csv`: continual metrics per (method, seed, metric), when run."""
     return read_csv(results / "tables" / "continual.csv", CONTINUAL_COLUMNS)
@@ -188,8 +213,13 @@ def benchmarks(results: Path) -> pd.DataFrame | None:
     return table.reset_index()
 
 
-def optuna_studies(storage: str | Path | None) -> dict[str, Any]:
-    """The Optuna studies (by name) of a journal file or an RDB URL; {} when there are none."""
+def optuna_studies(
+    storage: str | Path | None, expected: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The Optuna studies (by ablation) of a journal file or an RDB URL; {} when there are none.
+
+    With `expected` (ablation -> study name) only those studies are read; without it, a study
+    named like an ablation."""
     if storage is None:
         return {}
     import optuna
@@ -207,11 +237,12 @@ def optuna_studies(storage: str | Path | None) -> dict[str, Any]:
         else:
             backend = text
         try:
-            names = optuna.get_all_study_names(storage=backend)
+            names = set(optuna.get_all_study_names(storage=backend))
+            wanted = expected if expected is not None else {name: name for name in STUDIES}
             return {
-                name: optuna.load_study(study_name=name, storage=backend)
-                for name in names
-                if name in STUDIES
+                ablation: optuna.load_study(study_name=study_name, storage=backend)
+                for ablation, study_name in wanted.items()
+                if study_name in names
             }
         except Exception as exc:  # noqa: BLE001 - any storage failure is a user-facing error
             raise ReportError(f"Optuna storage {text}: cannot be read ({exc})") from None

@@ -189,7 +189,8 @@ def require_study(store: optuna.storages.BaseStorage, storage: str, name: str) -
     if name not in optuna.study.get_all_study_names(store):
         raise StudyMissingError(
             f"study {name!r} does not exist in the Optuna storage {redact(storage)} "
-            f"(config key optuna.storage): run `reid tune create --study {name}` first"
+            f"(config key optuna.storage): run `reid tune create --study "
+            f"{name.rsplit('-', 1)[0]}` with the same config first"
         )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import optuna
 
+from reid.config import stable_hash
 from reid.runs import main_chain, phase_spec, run_hash
 
 STUDY_NAMES = ("batch_size", "optimizer", "lambda", "ensembling")
@@ -23,6 +24,14 @@ OBJECTIVES = {
     "ensembling": "task-2 Rank-1 (%) after phase 2, features of the ensemble",
 }
 ENSEMBLE_FEATURES = {"base_second": "concat:base,1", "both": "mean:0,1"}
+# The `ablations` keys each study reads; phase-1 studies read neither `method` nor task 2.
+ABLATION_KEYS = {
+    "batch_size": ("batch_size",),
+    "optimizer": ("optimizer", "adam_lr"),
+    "lambda": ("lambdas", "lambda_epochs"),
+    "ensembling": ("ensembling", "ensembling_epochs"),
+}
+PHASE_ONE_STUDIES = ("batch_size", "optimizer")
 
 
 @dataclass
@@ -60,11 +69,43 @@ class StudyPlan:
     plan: Callable[[dict[str, Any]], TrialPlan]
     n_extra_trials: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    space: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)
 
     @property
     def max_trials(self) -> int:
         """Grid points plus sampler trials."""
         return len(self.grid) + self.n_extra_trials
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of every setting that changes this study's trials: the runs and evaluations of
+        each grid point (run hashes hold data, model, training, method, seed and parents), the
+        evaluation settings, the objective, the sampler's space and trial budget."""
+        points = []
+        for params in self.grid:
+            trial = self.plan(params)
+            evals = {
+                name: [run_hash(ev.spec), ev.task_index, ev.features]
+                for name, ev in trial.evaluations.items()
+            }
+            points.append([params, [run_hash(spec) for spec in trial.specs], evals])
+        identity = {
+            "ablation": self.name,
+            "objective": self.objective_text,
+            "points": points,
+            "evaluation": self.evaluation,
+            "space": self.space,
+            "extra_trials": self.n_extra_trials,
+        }
+        return stable_hash(identity, 8)
+
+    @property
+    def study_name(self) -> str:
+        """The Optuna study of this ablation under this config: `<ablation>-<fingerprint>`.
+
+        A second config in the same storage gets its own study; earlier ones stay readable."""
+        return f"{self.name}-{self.fingerprint}"
 
 
 def _rank1(result: dict[str, Any]) -> float:
@@ -107,6 +148,7 @@ def batch_size_study(config: dict[str, Any]) -> StudyPlan:
         [{"batch_size": v} for v in values],
         lambda t: {"batch_size": t.suggest_categorical("batch_size", values)},
         plan,
+        space={"batch_size": values},
     )
 
 
@@ -127,6 +169,7 @@ def optimizer_study(config: dict[str, Any]) -> StudyPlan:
         [{"optimizer": v} for v in values],
         lambda t: {"optimizer": t.suggest_categorical("optimizer", values)},
         plan,
+        space={"optimizer": values},
     )
 
 
@@ -138,12 +181,19 @@ def lambda_study(config: dict[str, Any]) -> StudyPlan:
     lams = ab["lambdas"]
     grid = [{"lam": v, "alpha": cov["alpha"], "beta": cov["beta"], "lr": lr} for v in lams]
 
+    bounds = {
+        "lam": (min(0.5, *lams), max(1.5, *lams)),
+        "alpha": (min(1e-12, cov["alpha"]), 1e-3),
+        "beta": (min(-1.0, cov["beta"]), max(1.0, cov["beta"])),
+        "lr": (lr / 10, lr * 10),
+    }
+
     def suggest(trial: optuna.Trial) -> dict[str, Any]:
         return {
-            "lam": trial.suggest_float("lam", min(0.5, *lams), max(1.5, *lams)),
-            "alpha": trial.suggest_float("alpha", min(1e-12, cov["alpha"]), 1e-3, log=True),
-            "beta": trial.suggest_float("beta", min(-1.0, cov["beta"]), max(1.0, cov["beta"])),
-            "lr": trial.suggest_float("lr", lr / 10, lr * 10, log=True),
+            "lam": trial.suggest_float("lam", *bounds["lam"]),
+            "alpha": trial.suggest_float("alpha", *bounds["alpha"], log=True),
+            "beta": trial.suggest_float("beta", *bounds["beta"]),
+            "lr": trial.suggest_float("lr", *bounds["lr"], log=True),
         }
 
     def plan(params: dict[str, Any]) -> TrialPlan:
@@ -161,6 +211,7 @@ def lambda_study(config: dict[str, Any]) -> StudyPlan:
         suggest,
         plan,
         n_extra_trials=config["optuna"]["n_extra_trials"],
+        space=bounds,
     )
 
 
@@ -185,7 +236,8 @@ def ensembling_study(config: dict[str, Any]) -> StudyPlan:
             "epochs": trial.suggest_categorical("epochs", epochs),
         }
 
-    return StudyPlan("ensembling", OBJECTIVES["ensembling"], grid, suggest, plan)
+    space = {"trainable": modes, "epochs": epochs}
+    return StudyPlan("ensembling", OBJECTIVES["ensembling"], grid, suggest, plan, space=space)
 
 
 BUILDERS = {
@@ -197,8 +249,27 @@ BUILDERS = {
 
 
 def study_plan(config: dict[str, Any], name: str) -> StudyPlan:
-    """The plan of one ablation study."""
-    return BUILDERS[name](config)
+    """The plan of one ablation study under `config`."""
+    plan = BUILDERS[name](config)
+    plan.evaluation = dict(config["evaluation"])
+    return plan
+
+
+def study_config(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """The part of a validated config that study `name` reads (its rules get only this, so an
+    unrelated key, such as `report.title` or another study's grid, never re-runs it)."""
+    phase_one = name in PHASE_ONE_STUDIES
+    kept = {key: copy.deepcopy(config[key]) for key in ("seed", "data", "model", "train")}
+    kept["evaluation"] = copy.deepcopy(config["evaluation"])
+    kept["tasks"] = copy.deepcopy(config["tasks"][: 1 if phase_one else 2])
+    if not phase_one:
+        kept["method"] = copy.deepcopy(config["method"])
+    kept["ablations"] = {key: config["ablations"][key] for key in ABLATION_KEYS[name]}
+    optuna_keys = ("storage", "pruner_warmup_epochs") + (
+        ("n_extra_trials",) if name == "lambda" else ()
+    )
+    kept["optuna"] = {key: config["optuna"][key] for key in optuna_keys}
+    return kept
 
 
 def enabled_studies(config: dict[str, Any]) -> list[str]:

@@ -40,17 +40,18 @@ FAIL_POINT_ENV = "REID_FAIL_POINT"  # tests: a grid point whose trial must fail
 def create_study(storage: str, plan: StudyPlan) -> optuna.Study:
     """Create (or load) a study and enqueue each grid point exactly once."""
     store = open_storage(storage)
-    with study_lock(storage, plan.name):
+    with study_lock(storage, plan.study_name):
         study = optuna.create_study(
-            study_name=plan.name,
+            study_name=plan.study_name,
             storage=store,
             direction="maximize",
             load_if_exists=True,
             sampler=optuna.samplers.TPESampler(seed=0),
             pruner=optuna.pruners.MedianPruner(n_warmup_steps=1),
         )
-        if study.user_attrs.get("objective") != plan.objective_text:
-            study.set_user_attr("objective", plan.objective_text)
+        for key, value in study_attrs(plan).items():
+            if study.user_attrs.get(key) != value:
+                study.set_user_attr(key, value)
         if not study.user_attrs.get("grid_enqueued"):
             # Idempotent: a creator killed half-way leaves some points; add only the others.
             present = [
@@ -63,6 +64,16 @@ def create_study(storage: str, plan: StudyPlan) -> optuna.Study:
                     study.enqueue_trial(params, user_attrs={"source": "grid"})
             study.set_user_attr("grid_enqueued", len(plan.grid))
     return study
+
+
+def study_attrs(plan: StudyPlan) -> dict[str, Any]:
+    """What optuna-dashboard shows of a study: the ablation, objective and config binding."""
+    return {
+        "ablation": plan.name,
+        "objective": plan.objective_text,
+        "fingerprint": plan.fingerprint,
+        "grid": [str(params) for params in plan.grid],
+    }
 
 
 def load_study(storage: str, name: str, warmup_epochs: int = 1) -> optuna.Study:
@@ -218,17 +229,22 @@ def _train(trial, trial_plan: TrialPlan, config, runtime: Runtime, prune: bool) 
 
 
 def _pruning_callback(trial, trial_plan: TrialPlan, config, runtime: Runtime):
+    """Report, after each epoch, the study's own objective on the model being trained (the
+    same evaluations and formula as the final value), so the pruner compares like with like."""
     from reid.engine.evaluate import quick_rank1
     from reid.runs import task_entry
 
-    index = trial_plan.specs[-1]["phase"] - 1
-    task = task_entry(config, config["tasks"][index])
-
     def callback(epoch: int, model, row: dict[str, Any]) -> None:
-        value = 100.0 * quick_rank1(model, task, index, config["evaluation"], runtime)
+        results = {}
+        for name, ev in trial_plan.evaluations.items():
+            task = task_entry(config, config["tasks"][ev.task_index])
+            settings = dict(config["evaluation"], features=ev.features)
+            rank1 = quick_rank1(model, task, ev.task_index, settings, runtime)
+            results[name] = {"rank1": rank1}
+        value = trial_plan.objective(results)
         trial.report(value, epoch)
         if trial.should_prune():
-            raise optuna.TrialPruned(f"pruned at epoch {epoch} (Rank-1 {value:.1f})")
+            raise optuna.TrialPruned(f"pruned at epoch {epoch} (objective {value:.1f})")
 
     return callback
 
@@ -258,7 +274,7 @@ def work(storage: str, plan: StudyPlan, config: dict[str, Any], runtime: Runtime
     grace period for them: a trial of a dead worker (e.g. a killed job re-run at once) only goes
     stale after the grace period, and its grid point must not be left undone.
     """
-    study = load_study(storage, plan.name, config["optuna"]["pruner_warmup_epochs"])
+    study = load_study(storage, plan.study_name, config["optuna"]["pruner_warmup_epochs"])
     recover_stale_trials(storage, study)
     objective = make_objective(plan, config, runtime)
     interval, grace = heartbeat_settings()

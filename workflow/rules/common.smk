@@ -1,13 +1,11 @@
 # Shared set-up: validated config, the runs the DAG trains, and input functions.
-import json
-
 from snakemake.exceptions import WorkflowError
 
-from reid.config import validate_config
+from reid.config import canonical_json, validate_config
 from reid.errors import ReidError
 from reid.runs import comparison_plan, dataset_dir, main_chain, run_hash, task_entry
 from reid.tuning.storage import is_url
-from reid.tuning.studies import enabled_studies
+from reid.tuning.studies import enabled_studies, study_config, study_plan
 
 try:
     CONFIG = validate_config(config)
@@ -43,9 +41,18 @@ MAIN_EVALS = [
 
 
 STUDIES = enabled_studies(CONFIG)
+# Each study rule gets only the settings its study reads, serialised canonically (sorted keys,
+# 1.0 == 1): another key, or an equal config in another key order, re-runs none of its jobs.
+STUDY_SETTINGS = {
+    study: canonical_json(study_config(CONFIG, study)) for study in STUDIES
+}
+# The Optuna study of each ablation under this config (`<ablation>-<fingerprint>`).
+STUDY_NAMES = {
+    study: study_plan(validate_config(study_config(CONFIG, study)), study).study_name
+    for study in STUDIES
+}
 OPTUNA_STORAGE = CONFIG["optuna"]["storage"]
 OPTUNA_STORAGE_FILE = None if is_url(OPTUNA_STORAGE) else OPTUNA_STORAGE
-CONFIG_JSON = json.dumps(CONFIG)
 
 
 wildcard_constraints:
@@ -54,19 +61,23 @@ wildcard_constraints:
     worker=r"\d+",
 
 
-def storage_input(wildcards):
+def get_storage(wildcards):
     # ancient(): workers append to the journal, which must not retrigger later rules.
     return [ancient(OPTUNA_STORAGE_FILE)] if OPTUNA_STORAGE_FILE else []
 
 
-def worker_inputs(wildcards):
+def get_worker_inputs(wildcards):
     # Trials reuse the main runs; waiting for them avoids training the same run twice.
     return {
         "created": f"results/optuna/{wildcards.study}/created.json",
-        "storage": storage_input(wildcards),
+        "storage": get_storage(wildcards),
         "main": [f"results/runs/{run}/model.pt" for run in MAIN_HASHES[:2]],
         "ready": [ready_file(spec["task"]["root"]) for spec in MAIN],
     }
+
+
+def get_study_settings(wildcards):
+    return STUDY_SETTINGS[wildcards.study]
 
 
 def eval_path(run, task):
@@ -77,7 +88,7 @@ def ready_file(directory):
     return f"{directory}/READY.json"
 
 
-def train_inputs(wildcards):
+def get_train_inputs(wildcards):
     spec = RUNS[wildcards.run]
     tasks = spec["tasks"] if spec["kind"] == "joint" else [spec["task"]]
     inputs = {"ready": [ready_file(task["root"]) for task in tasks]}
@@ -86,23 +97,23 @@ def train_inputs(wildcards):
     return inputs
 
 
-def eval_task(wildcards):
+def get_eval_task(wildcards):
     index = TASK_NAMES.index(wildcards.task)
     return index, task_entry(CONFIG, TASKS[index])
 
 
-def study_outputs():
+def get_study_outputs():
     tables = [f"results/tables/study_{study}.csv" for study in STUDIES]
     return tables + [f"results/optuna/best_{study}.json" for study in STUDIES]
 
 
-def report_inputs(wildcards):
+def get_report_inputs(wildcards):
     return {
         "tables": [
             "results/tables/main_results.csv",
             "results/tables/accuracy_matrix.csv",
         ],
-        "studies": study_outputs(),
+        "studies": get_study_outputs(),
         "ready": [ready_file(spec["task"]["root"]) for spec in MAIN],
         "provenance": "results/provenance.json",
         "runs": [f"results/runs/{run}/history.csv" for run in MAIN_HASHES],
@@ -110,12 +121,12 @@ def report_inputs(wildcards):
     }
 
 
-def all_targets():
+def get_all_targets():
     targets = [
         "results/tables/main_results.csv",
         "results/tables/accuracy_matrix.csv",
     ]
-    targets += study_outputs()
+    targets += get_study_outputs()
     if COMPARISON:
         targets.append("results/tables/continual.csv")
     targets.append("results/report/index.html")

@@ -28,7 +28,7 @@ rule comparison:
         mem_mb=1000,
         runtime=5,
     params:
-        manifest=json.dumps(
+        manifest=canonical_json(
             [dict(e, file=eval_path(e["run"], e["task"])) for e in COMPARISON_EVALS]
         ),
     shell:

@@ -4,7 +4,7 @@
 rule evaluate_task:
     input:
         model="results/runs/{run}/model.pt",
-        ready=lambda wildcards: ready_file(eval_task(wildcards)[1]["root"]),
+        ready=lambda wildcards: ready_file(get_eval_task(wildcards)[1]["root"]),
     output:
         "results/runs/{run}/eval/{task}.json",
     log:
@@ -19,9 +19,9 @@ rule evaluate_task:
         runtime=CONFIG["resources"]["evaluate_runtime"],
         gpu=CONFIG["resources"]["train_gpus"],
     params:
-        task=lambda wildcards: json.dumps(eval_task(wildcards)[1]),
-        index=lambda wildcards: eval_task(wildcards)[0],
-        evaluation=json.dumps(CONFIG["evaluation"]),
+        task=lambda wildcards: canonical_json(get_eval_task(wildcards)[1]),
+        index=lambda wildcards: get_eval_task(wildcards)[0],
+        evaluation=canonical_json(CONFIG["evaluation"]),
         device=CONFIG["device"],
     shell:
         "reid evaluate --model {input.model} --task-json {params.task:q}"

@@ -13,14 +13,15 @@ rule provenance:
         mem_mb=1000,
         runtime=5,
     params:
-        config=CONFIG_JSON,
+        # What was run; the report's own settings (its title) are not part of it.
+        config=canonical_json({k: v for k, v in CONFIG.items() if k != "report"}),
     shell:
         "reid provenance --config-json {params.config:q} --out {output} > {log} 2>&1"
 
 
 rule report:
     input:
-        unpack(report_inputs),
+        unpack(get_report_inputs),
     output:
         report(
             "results/report/index.html",
@@ -38,10 +39,12 @@ rule report:
         mem_mb=2000,
         runtime=10,
     params:
-        config=CONFIG_JSON,
+        config=canonical_json(CONFIG),
+        studies=canonical_json(STUDY_NAMES),
         main_runs=",".join(MAIN_HASHES),
         storage=OPTUNA_STORAGE,
     shell:
         "reid report --results results --out {output} --config-json {params.config:q}"
         " --datasets {input.ready} --provenance {input.provenance}"
-        " --main-runs {params.main_runs} --storage {params.storage:q} > {log} 2>&1"
+        " --main-runs {params.main_runs} --storage {params.storage:q}"
+        " --studies {params.studies:q} > {log} 2>&1"

@@ -26,7 +26,7 @@ rule main_results:
         mem_mb=1000,
         runtime=5,
     params:
-        manifest=json.dumps(
+        manifest=canonical_json(
             [dict(e, file=eval_path(e["run"], e["task"])) for e in MAIN_EVALS]
         ),
     shell:

@@ -3,7 +3,7 @@
 
 rule train_phase:
     input:
-        unpack(train_inputs),
+        unpack(get_train_inputs),
     output:
         model="results/runs/{run}/model.pt",
         history="results/runs/{run}/history.csv",
@@ -20,7 +20,7 @@ rule train_phase:
         runtime=CONFIG["resources"]["train_runtime"],
         gpu=CONFIG["resources"]["train_gpus"],
     params:
-        spec=lambda wildcards: json.dumps(RUNS[wildcards.run]),
+        spec=lambda wildcards: canonical_json(RUNS[wildcards.run]),
         device=CONFIG["device"],
         amp=CONFIG["train"]["amp"],
         speed=" ".join(

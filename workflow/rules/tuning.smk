@@ -22,7 +22,7 @@ if OPTUNA_STORAGE_FILE:
 
 rule study_create:
     input:
-        storage=storage_input,
+        storage=get_storage,
     output:
         "results/optuna/{study}/created.json",
     log:
@@ -36,15 +36,15 @@ rule study_create:
         mem_mb=1000,
         runtime=10,
     params:
-        config=CONFIG_JSON,
+        settings=get_study_settings,
     shell:
-        "reid tune create --study {wildcards.study} --config-json {params.config:q}"
+        "reid tune create --study {wildcards.study} --config-json {params.settings:q}"
         " --done {output} > {log} 2>&1"
 
 
 rule study_worker:
     input:
-        unpack(worker_inputs),
+        unpack(get_worker_inputs),
     output:
         "results/optuna/{study}/worker_{worker}.json",
     log:
@@ -59,16 +59,16 @@ rule study_worker:
         runtime=CONFIG["resources"]["train_runtime"] * 4,
         gpu=CONFIG["resources"]["train_gpus"],
     params:
-        config=CONFIG_JSON,
+        settings=get_study_settings,
         device=CONFIG["device"],
     shell:
-        "reid tune work --study {wildcards.study} --config-json {params.config:q}"
+        "reid tune work --study {wildcards.study} --config-json {params.settings:q}"
         " --device {params.device} --threads {threads} --done {output} > {log} 2>&1"
 
 
 rule study_aggregate:
     input:
-        storage=storage_input,
+        storage=get_storage,
         workers=lambda wildcards: expand(
             "results/optuna/{study}/worker_{worker}.json",
             study=wildcards.study,
@@ -92,7 +92,7 @@ rule study_aggregate:
         mem_mb=1000,
         runtime=10,
     params:
-        config=CONFIG_JSON,
+        settings=get_study_settings,
     shell:
-        "reid tune aggregate --study {wildcards.study} --config-json {params.config:q}"
+        "reid tune aggregate --study {wildcards.study} --config-json {params.settings:q}"
         " --table {output.table} --best {output.best} > {log} 2>&1"
