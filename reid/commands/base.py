@@ -65,6 +65,12 @@ def add_runtime_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--amp", choices=["off", "bf16", "fp16"], default=None)
     parser.add_argument("--channels-last", action="store_true", default=None)
     parser.add_argument("--compile", action="store_true", default=None)
+    parser.add_argument(
+        "--no-cache-decoded",
+        action="store_true",
+        default=None,
+        help="do not keep decoded images in a .pt cache (default: config data.cache_decoded)",
+    )
 
 
 def load_cli_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -110,4 +116,6 @@ def runtime_from(args: argparse.Namespace, config: dict[str, Any] | None = None)
             else train.get("channels_last", False)
         ),
         compile=bool(args.compile if args.compile is not None else train.get("compile", False)),
+        cache_images=not args.no_cache_decoded
+        and bool(config.get("data", {}).get("cache_decoded", True)),
     )

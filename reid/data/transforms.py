@@ -12,6 +12,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 ERASE_AREA = (0.02, 0.4)  # fraction of the image, as torchreid's RandomErasing
 ERASE_ASPECT_MIN = 0.3  # aspect ratio drawn in [0.3, 1 / 0.3]
 ERASE_ATTEMPTS = 10
+UPSCALE = 1.125  # the authors' Random2DTranslation: enlarge by 1/8, then crop back
 
 
 def _check(batch: torch.Tensor) -> None:
@@ -67,8 +68,28 @@ def erase_boxes(
     return y0, x0, bh, bw, ok.any(dim=1)
 
 
+def upscale_crop(batch: torch.Tensor, mask: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """The authors' `Random2DTranslation`: where `mask` [N] is true, enlarge the image by 1/8
+    (bilinear) and crop back to size at offsets `u` [2, N] in [0, 1) of the spare margin."""
+    n, _, h, w = batch.shape
+    big_h, big_w = int(round(h * UPSCALE)), int(round(w * UPSCALE))
+    if not bool(mask.any()) or (big_h == h and big_w == w):
+        return batch
+    big = F.interpolate(batch.float(), size=(big_h, big_w), mode="bilinear", align_corners=False)
+    big = big.round_().clamp_(0, 255).to(batch.dtype)
+    dy = (u[0] * (big_h - h + 1)).long().clamp_(max=big_h - h)
+    dx = (u[1] * (big_w - w + 1)).long().clamp_(max=big_w - w)
+    rows = (dy.view(n, 1) + torch.arange(h, device=batch.device)).view(n, 1, h, 1)
+    cols = (dx.view(n, 1) + torch.arange(w, device=batch.device)).view(n, 1, 1, w)
+    index_n = torch.arange(n, device=batch.device).view(n, 1, 1, 1)
+    index_c = torch.arange(3, device=batch.device).view(1, 3, 1, 1)
+    cropped = big[index_n, index_c, rows, cols]
+    return torch.where(mask.view(-1, 1, 1, 1), cropped, batch)
+
+
 class TrainTransform:
-    """Random flip, pad + random crop, random erasing, then /255 and normalisation."""
+    """Optional upscale-and-crop (authors' code), random flip, pad + random crop, random erasing,
+    then /255 and normalisation."""
 
     def __init__(
         self,
@@ -77,15 +98,20 @@ class TrainTransform:
         random_erasing_p: float = 0.0,
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
+        upscale_crop_p: float = 0.0,
     ) -> None:
         self.flip_p, self.pad, self.erasing_p = float(flip_p), int(pad), float(random_erasing_p)
         self.mean, self.std = tuple(mean), tuple(std)
+        self.upscale_p = float(upscale_crop_p)
 
     def __call__(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         _check(batch)
         n, _, h, w = batch.shape
         device = batch.device
         draws = _rand(generator, 4, n, device=device)
+        if self.upscale_p > 0:  # drawn only when on, so other settings keep their streams
+            u = _rand(generator, 3, n, device=device)
+            batch = upscale_crop(batch, u[0] < self.upscale_p, u[1:])
         x = flip(batch, draws[0] < self.flip_p)
         span = 2 * self.pad + 1
         dy = (draws[1] * span).long().clamp_(max=span - 1)

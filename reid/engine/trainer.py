@@ -87,6 +87,7 @@ def model_config(spec: dict[str, Any]) -> ModelConfig:
         embedding=m["embedding"],
         residual=m["residual"],
         last_stride=m["last_stride"],
+        head_bn_momentum=m.get("head_bn_momentum", 0.1),
         input_size=(spec["data"]["height"], spec["data"]["width"]),
     )
 
@@ -189,6 +190,7 @@ def run_phase(
         flip_p=0.5 if train["augment"]["flip"] else 0.0,
         pad=train["augment"]["pad"],
         random_erasing_p=train["augment"]["random_erasing"],
+        upscale_crop_p=train["augment"].get("upscale_crop", 0.0),
     )
 
     state_path = run_dir / "state" / "last.pt"

@@ -26,6 +26,8 @@ class ModelConfig:
     torchvision weight name such as "IMAGENET1K_V1". `classifier_input`: "pooled" (Linear on the
     GAP vector) or "flatten" (Linear on the flattened block-2 map, the authors' code).
     `embedding`: retrieval feature, "pooled" (GAP of block 2) or "logits" (the authors' code).
+    `head_bn_momentum`: momentum of the pipelines' BatchNorm layers (torch's 0.1; the authors'
+    code uses 0.01).
     """
 
     backbone: str = "resnet18"
@@ -34,6 +36,7 @@ class ModelConfig:
     embedding: Embedding = "pooled"
     residual: bool = False
     leaky_slope: float = 0.1
+    head_bn_momentum: float = 0.1
     input_size: tuple[int, int] = field(default=(256, 128))
     last_stride: int = 2
 

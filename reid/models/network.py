@@ -60,6 +60,7 @@ class MultiPipelineNet(nn.Module):
             residual=self.cfg.residual,
             leaky_slope=self.cfg.leaky_slope,
             embedding=self.cfg.embedding,
+            bn_momentum=self.cfg.head_bn_momentum,
         )
         param = next(self.base.parameters())
         head.to(device=param.device)

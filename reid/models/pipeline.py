@@ -17,10 +17,10 @@ class PipelineOutput(NamedTuple):
     embedding: Tensor
 
 
-def _conv_block(cin: int, cout: int, kernel: int, slope: float) -> nn.Sequential:
+def _conv_block(cin: int, cout: int, kernel: int, slope: float, momentum: float) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(cin, cout, kernel_size=kernel, stride=1, padding=kernel // 2, bias=False),
-        nn.BatchNorm2d(cout),
+        nn.BatchNorm2d(cout, momentum=momentum),
         nn.LeakyReLU(slope, inplace=True),
     )
 
@@ -38,6 +38,7 @@ class Pipeline(nn.Module):
         residual: bool = False,
         leaky_slope: float = 0.1,
         embedding: Embedding = "pooled",
+        bn_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         if in_channels % 2:
@@ -48,8 +49,8 @@ class Pipeline(nn.Module):
         self.feature_hw = (int(feature_hw[0]), int(feature_hw[1]))
         self.residual = residual
         self.embedding_kind = embedding
-        self.block1 = _conv_block(in_channels, in_channels // 2, 1, leaky_slope)
-        self.block2 = _conv_block(in_channels // 2, in_channels, 3, leaky_slope)
+        self.block1 = _conv_block(in_channels, in_channels // 2, 1, leaky_slope, bn_momentum)
+        self.block2 = _conv_block(in_channels // 2, in_channels, 3, leaky_slope, bn_momentum)
         h, w = self.feature_hw
         features = in_channels * h * w if classifier_input == "flatten" else in_channels
         self.classifier = nn.Linear(features, num_classes)

@@ -51,6 +51,16 @@ STUDY_NAMES = {
     study: study_plan(validate_config(study_config(CONFIG, study)), study).study_name
     for study in STUDIES
 }
+# Switches that change speed, not results (not part of a run's hash).
+SPEED_FLAGS = " ".join(
+    flag
+    for flag, on in [
+        ("--channels-last", CONFIG["train"]["channels_last"]),
+        ("--compile", CONFIG["train"]["compile"]),
+        ("--no-cache-decoded", not CONFIG["data"]["cache_decoded"]),
+    ]
+    if on
+)
 OPTUNA_STORAGE = CONFIG["optuna"]["storage"]
 OPTUNA_STORAGE_FILE = None if is_url(OPTUNA_STORAGE) else OPTUNA_STORAGE
 

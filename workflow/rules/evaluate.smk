@@ -23,7 +23,9 @@ rule evaluate_task:
         index=lambda wildcards: get_eval_task(wildcards)[0],
         evaluation=canonical_json(CONFIG["evaluation"]),
         device=CONFIG["device"],
+        speed=SPEED_FLAGS,
     shell:
         "reid evaluate --model {input.model} --task-json {params.task:q}"
         " --task-index {params.index} --eval-json {params.evaluation:q}"
-        " --device {params.device} --threads {threads} --out {output} > {log} 2>&1"
+        " --device {params.device} --threads {threads} {params.speed} --out {output}"
+        " > {log} 2>&1"

@@ -23,14 +23,7 @@ rule train_phase:
         spec=lambda wildcards: canonical_json(RUNS[wildcards.run]),
         device=CONFIG["device"],
         amp=CONFIG["train"]["amp"],
-        speed=" ".join(
-            flag
-            for flag, on in [
-                ("--channels-last", CONFIG["train"]["channels_last"]),
-                ("--compile", CONFIG["train"]["compile"]),
-            ]
-            if on
-        ),
+        speed=SPEED_FLAGS,
     shell:
         "reid train --spec {params.spec:q} --run-dir results/runs/{wildcards.run}"
         " --device {params.device} --threads {threads} --amp {params.amp} {params.speed}"

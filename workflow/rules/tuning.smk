@@ -61,9 +61,11 @@ rule study_worker:
     params:
         settings=get_study_settings,
         device=CONFIG["device"],
+        speed=SPEED_FLAGS,
     shell:
         "reid tune work --study {wildcards.study} --config-json {params.settings:q}"
-        " --device {params.device} --threads {threads} --done {output} > {log} 2>&1"
+        " --device {params.device} --threads {threads} {params.speed} --done {output}"
+        " > {log} 2>&1"
 
 
 rule study_aggregate:
