@@ -96,3 +96,17 @@ def test_verify_counts_rejects_a_small_tree(tmp_path):
     make_viper(tmp_path / "VIPeR", len(_prefix_with_both_sides()))
     with pytest.raises(DatasetError, match=r"train: expected 316 ids / 632 images, found"):
         load_dataset("viper", tmp_path, verify_counts=True)
+
+
+def test_prepare_extracts_the_known_archive_name(tmp_path):
+    from data_fixtures import zip_folder
+
+    from reid.data.acquire import prepare_dataset
+
+    tree = make_viper(tmp_path / "src", 3)
+    (tmp_path / "dest").mkdir()
+    zip_folder(tree, tmp_path / "dest" / "VIPeR.v1.0.zip", "VIPeR")
+    root = prepare_dataset("viper", tmp_path / "dest")
+    assert root == tmp_path / "dest" / "VIPeR"
+    split = write_json(tmp_path / "s.json", {"train_ids": [0], "test_ids": [1, 2]})
+    assert rows(load_dataset("viper", root, split_file=split)) == [(1, 2), (2, 2), (2, 2)]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from reid.data.acquire import KNOWN_ARCHIVES, KnownArchive
 from reid.data.datasets import Raw
 from reid.errors import DatasetError
 
@@ -38,6 +39,11 @@ def match_name(pattern: re.Pattern[str], path: Path, described: str) -> re.Match
 def unused_parser(name: str, where: str | None = None) -> tuple[int, int]:
     """The `parser` of a spec with its own `scan` (never called by the generic loader)."""
     raise DatasetError(f"{name}: this dataset is read by its adapter's scan, not by a parser")
+
+
+def known_archive(name: str, file_name: str, note: str) -> None:
+    """Tell `reid prepare` the archive file name users have for dataset `name` (no md5 known)."""
+    KNOWN_ARCHIVES.setdefault(name, KnownArchive(file_name, None, note))
 
 
 def has_dirs(*relpaths: str) -> Callable[[Path], bool]:

@@ -56,6 +56,12 @@ register_dataset(
     )
 )
 
+common.known_archive(
+    "cuhk01",
+    "CUHK01.zip",
+    "CUHK01 is given out on request by its authors: bring your own copy",
+)
+
 
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """Ids from the shipped split, four images each: 001-002 by camera 1, 003-004 by 2."""

@@ -57,6 +57,12 @@ register_dataset(
     )
 )
 
+common.known_archive(
+    "cuhk02",
+    "cuhk02.zip",
+    "CUHK02 is given out on request by its authors: bring your own copy",
+)
+
 
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """Train ids spread round-robin over P1-P4, test ids in P5; `images_per_id` images per id

@@ -104,6 +104,13 @@ register_dataset(
     )
 )
 
+common.known_archive(
+    "cuhk03",
+    "cuhk03-np.zip",
+    "CUHK03-NP has no stable public URL: bring your own copy (its labeled/ folder is "
+    "the 767/700 split)",
+)
+
 
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """CUHK03-NP labeled layout: images alternate between the two cameras; each test id gives

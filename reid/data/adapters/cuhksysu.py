@@ -55,6 +55,13 @@ register_dataset(
     )
 )
 
+common.known_archive(
+    "cuhksysu",
+    "cuhksysu4reid.zip",
+    "CUHK-SYSU is given out on request by its authors; the LReID code (AKA / LSTKC) "
+    "writes the re-ID crops cuhksysu4reid/ from it: bring those crops",
+)
+
 
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """Train ids with `images_per_id` crops (>= 4, kept), `num_distractors` train ids with two

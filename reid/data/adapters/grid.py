@@ -104,6 +104,13 @@ def partitions_mat(train_ids: list[int]) -> bytes:
     return buffer.getvalue()
 
 
+common.known_archive(
+    "grid",
+    "underground_reid.zip",
+    "GRID is distributed by its authors (QMUL / CUHK) as underground_reid.zip: bring your own copy",
+)
+
+
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """Ids from the shipped split, one probe and one gallery image each from two different
     cameras, `num_distractors` 0000 gallery images, and the partition .mat of that split."""

@@ -77,6 +77,12 @@ register_dataset(
     )
 )
 
+common.known_archive(
+    "ilids",
+    "i-LIDS_Pedestrian.tgz",
+    "QMUL i-LIDS is distributed as i-LIDS_Pedestrian.tgz: bring your own copy",
+)
+
 
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """Ids from the shipped split, `images_per_id` images each, image k seen by camera k."""

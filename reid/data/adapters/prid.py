@@ -68,6 +68,12 @@ register_dataset(
     )
 )
 
+common.known_archive(
+    "prid",
+    "prid_2011.zip",
+    "PRID 2011 is given out by its authors (TU Graz) as prid_2011.zip: bring your own copy",
+)
+
 
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """Train / test ids from the shipped split, one image per camera; distractors are cam_b

@@ -44,6 +44,12 @@ register_dataset(
     )
 )
 
+common.known_archive(
+    "sensereid",
+    "SenseReID.zip",
+    "SenseReID has no stable public URL: bring your own copy",
+)
+
 
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """`num_test_ids` ids with `images_per_id` images on distinct cameras, one or two of them

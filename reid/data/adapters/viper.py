@@ -62,6 +62,12 @@ register_dataset(
     )
 )
 
+common.known_archive(
+    "viper",
+    "VIPeR.v1.0.zip",
+    "VIPeR is distributed by its authors (UCSC) as VIPeR.v1.0.zip: bring your own copy",
+)
+
 
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """The shortest prefix of pair indices holding the asked train and test ids of the shipped
