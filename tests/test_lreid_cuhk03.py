@@ -37,6 +37,8 @@ def test_np_labeled_folder_is_preferred_over_detected(tmp_path):
     splits = load_dataset("cuhk03", tmp_path)
     assert splits.root == labeled
     assert rows(splits) == [(2, 3), (1, 1), (2, 2)]
+    with pytest.raises(DatasetError, match="does not look like CUHK03"):
+        load_dataset("cuhk03", tmp_path / "cuhk03-np" / "detected")
 
 
 @pytest.mark.parametrize("layout", ["cuhk03", "CUHK03_lifelong"], ids=["torchreid", "lstkc"])

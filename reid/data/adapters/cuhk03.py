@@ -26,7 +26,8 @@ SETS = {"train": "train_idx", "query": "query_idx", "gallery": "gallery_idx"}
 
 
 def _is_np(folder: Path) -> bool:
-    return all((folder / sub).is_dir() for sub in ds.FOLDER_LAYOUT.values())
+    layout = all((folder / sub).is_dir() for sub in ds.FOLDER_LAYOUT.values())
+    return layout and folder.name != "detected"  # the benchmark uses labeled images
 
 
 def _is_release(folder: Path) -> bool:
