@@ -92,3 +92,12 @@ def test_same_seed_same_bytes(tmp_path, domains):
 def test_bad_parameters(tmp_path, style, change, message):
     with pytest.raises(ConfigError, match=message):
         generate_domain(tmp_path / "d", style, **(SIZES | change))
+
+
+def test_config_schema_lists_every_dataset_and_style():
+    from reid.config import load_schema
+    from reid.data import DATASETS
+
+    task = load_schema()["properties"]["tasks"]["items"]["properties"]
+    assert sorted(task["dataset"]["enum"]) == sorted(DATASETS.names())
+    assert sorted(task["synthetic"]["properties"]["style"]["enum"]) == sorted(style_adapters())
