@@ -32,7 +32,7 @@ class DatasetSpec:
     name: str
     title: str
     folders: tuple[str, ...]
-    layout: str  # "folders" (bounding_box_train/query/bounding_box_test) or "msmt" (list files)
+    layout: str  # "folders" (bounding_box_*/query), "msmt" (list files) or "custom" (`scan`)
     parser: Callable[[str, str | None], tuple[int, int]]
     num_cameras: int
     suffixes: tuple[str, ...] = (".jpg",)
@@ -255,6 +255,12 @@ def verify_images(samples: list[Sample]) -> None:
             ) from exc
 
 
+def _scan_layout(spec: DatasetSpec, folder: Path) -> Raw:
+    if spec.layout == "msmt":
+        return {split: _scan_msmt(spec, folder, split) for split in SPLITS}
+    return {split: _scan_folder(spec, folder / FOLDER_LAYOUT[split]) for split in SPLITS}
+
+
 def load_dataset(
     name: str,
     root: Path,
@@ -270,12 +276,7 @@ def load_dataset(
     folder = resolve_root(name, Path(root))
     if split_file is not None and spec.scan is None:
         raise DatasetError(f"{spec.title} has a fixed split and takes no split file ({split_file})")
-    raw: Raw = spec.scan(folder, split_file) if spec.scan is not None else {}
-    for split in SPLITS if spec.scan is None else ():
-        if spec.layout == "msmt":
-            raw[split] = _scan_msmt(spec, folder, split)
-        else:
-            raw[split] = _scan_folder(spec, folder / FOLDER_LAYOUT[split])
+    raw = spec.scan(folder, split_file) if spec.scan is not None else _scan_layout(spec, folder)
     notes = {"junk_skipped": 0, "distractors": 0}
     for split in SPLITS:
         notes["junk_skipped"] += sum(1 for _, pid, _ in raw[split] if pid < 0)
