@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import io as _stdio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -112,12 +113,18 @@ class Style:
         people = synthetic.sample_identities(draw, plan.people)
         cameras = self.cameras(np.random.default_rng([seed, self.code, 1]))
         size = (params["height"], params["width"])
-        for number, shot in enumerate(plan.shots):
-            rng = np.random.default_rng([seed, self.code, 4, number])
-            image = synthetic.render(people[shot.person], cameras[shot.cam - 1], *size, rng)
-            io.write_bytes(folder / shot.relpath, encode(image, Path(shot.relpath).suffix))
-        for relpath, data in plan.extra.items():
-            io.write_bytes(folder / relpath, data)
+        # rendering stays in this thread (deterministic order); atomic writes overlap in a pool
+        with ThreadPoolExecutor(max_workers=4) as writers:
+            pending = []
+            for number, shot in enumerate(plan.shots):
+                rng = np.random.default_rng([seed, self.code, 4, number])
+                image = synthetic.render(people[shot.person], cameras[shot.cam - 1], *size, rng)
+                data = encode(image, Path(shot.relpath).suffix)
+                pending.append(writers.submit(io.write_bytes, folder / shot.relpath, data))
+            for relpath, data in plan.extra.items():
+                pending.append(writers.submit(io.write_bytes, folder / relpath, data))
+            for job in pending:
+                job.result()  # re-raise a failed write
         return {
             "train_identities": plan.train_people,
             "test_identities": plan.test_people,
