@@ -60,7 +60,7 @@ class IdSplit:
     test_ids: frozenset[int]
 
     def side(self, path: Path, pid: int) -> str:
-        """ "train" or "test" for an image of identity `pid` (an error if in neither list)."""
+        """The side ("train" or "test") of an image of identity `pid`; an error if in neither."""
         if pid in self.train_ids:
             return "train"
         if pid in self.test_ids:
