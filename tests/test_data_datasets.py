@@ -140,7 +140,7 @@ def test_empty_split(tmp_path):
 
 def test_unknown_dataset(tmp_path):
     with pytest.raises(DatasetError, match="market1501"):
-        load_dataset("viper", tmp_path)
+        load_dataset("nosuchset", tmp_path)
 
 
 def test_verify_counts_reports_expected_and_found_per_split(tmp_path):
@@ -173,7 +173,7 @@ def test_published_counts_table():
         "query": (3060, 11659),
         "gallery": (3060, 82161),
     }
-    assert set(DATASETS) == {"market1501", "dukemtmcreid", "msmt17", "cuhk03np"}
+    assert {"market1501", "dukemtmcreid", "msmt17", "cuhk03np"} <= set(DATASETS)
 
 
 def test_check_images_finds_corrupt_file(tmp_path):

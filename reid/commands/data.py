@@ -34,7 +34,9 @@ def prepare(args: argparse.Namespace) -> int:
 
 
 def _generate_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--style", choices=["market", "duke", "msmt"], required=True)
+    from reid.data.adapters import style_adapters
+
+    parser.add_argument("--style", choices=list(style_adapters()), required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--num-train-ids", type=int, default=48)
     parser.add_argument("--num-test-ids", type=int, default=48)
@@ -67,9 +69,12 @@ def generate(args: argparse.Namespace) -> int:
 
 
 def _summary_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", help="market1501, dukemtmcreid, msmt17 or cuhk03np")
+    from reid.data import DATASETS
+
+    parser.add_argument("dataset", choices=DATASETS.names(), help="the adapter's name")
     parser.add_argument("root", type=Path, help="the extracted dataset folder")
     parser.add_argument("--verify-counts", action="store_true")
+    parser.add_argument("--split-file", type=Path, help="a split file (VIPeR, PRID, GRID, ...)")
     parser.add_argument("--out", type=Path, help="write the summary table as CSV")
 
 
@@ -77,7 +82,9 @@ def _summary_args(parser: argparse.ArgumentParser) -> None:
 def summary(args: argparse.Namespace) -> int:
     from reid.data import format_summary, load_dataset, write_summary
 
-    splits = load_dataset(args.dataset, args.root, verify_counts=args.verify_counts)
+    splits = load_dataset(
+        args.dataset, args.root, verify_counts=args.verify_counts, split_file=args.split_file
+    )
     print(format_summary(splits))
     if args.out:
         write_summary(splits, args.out)

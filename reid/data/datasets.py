@@ -21,7 +21,8 @@ MSMT_LISTS = {
 }
 MSMT_V2_DIRS = {"train": "mask_train_v2", "test": "mask_test_v2"}
 
-Counts = dict[str, tuple[int, int]]  # split -> (identities, images)
+Counts = dict[str, tuple[int, int | None]]  # split -> (identities, images); None: not published
+Raw = dict[str, list[tuple[Path, int, int]]]  # split -> (path, pid, camid) before relabelling
 
 
 @dataclass(frozen=True)
@@ -31,12 +32,17 @@ class DatasetSpec:
     name: str
     title: str
     folders: tuple[str, ...]
-    layout: str  # "folders" (bounding_box_train/query/bounding_box_test) or "msmt" (list files)
+    layout: str  # "folders" (bounding_box_*/query), "msmt" (list files) or "custom" (`scan`)
     parser: Callable[[str, str | None], tuple[int, int]]
     num_cameras: int
     suffixes: tuple[str, ...] = (".jpg",)
     counts: Counts | None = None
     acquire_hint: str = "run `reid prepare` for this dataset"
+    # hooks for adapters defined in reid.data.adapters (None: the layout above)
+    scan: Callable[[Path, Path | None], Raw] | None = None  # (folder, split_file) -> splits
+    has_layout: Callable[[Path], bool] | None = None
+    expected: str | None = None  # the layout, in words, for error messages
+    test_only: bool = False  # no train split (SenseReID)
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
@@ -107,6 +113,8 @@ def get_spec(name: str) -> DatasetSpec:
 
 
 def _has_layout(folder: Path, spec: DatasetSpec) -> bool:
+    if spec.has_layout is not None:
+        return folder.is_dir() and spec.has_layout(folder)
     if spec.layout == "msmt":
         lists = [f for group in MSMT_LISTS.values() for _, f in group]
         return all((folder / f).is_file() for f in lists)
@@ -114,6 +122,8 @@ def _has_layout(folder: Path, spec: DatasetSpec) -> bool:
 
 
 def _expected_layout(spec: DatasetSpec) -> str:
+    if spec.expected is not None:
+        return spec.expected
     if spec.layout == "msmt":
         return (
             "train/ (or mask_train_v2/), test/ (or mask_test_v2/), list_train.txt, "
@@ -213,10 +223,10 @@ def _verify_counts(spec: DatasetSpec, splits: DatasetSplits) -> None:
             f"one of {', '.join(CUHK03NP_COUNTS)}; or set verify_counts off"
         )
     found = {r["split"]: (r["ids"], r["images"]) for r in splits.summary_rows()}
-    wrong = [s for s in SPLITS if found[s] != expected[s]]
+    wrong = [s for s in SPLITS if s in expected and not _counts_match(found[s], expected[s])]
     if wrong:
         details = "; ".join(
-            f"{s}: expected {expected[s][0]} ids / {expected[s][1]} images, "
+            f"{s}: expected {expected[s][0]} ids / {expected[s][1] or 'any number of'} images, "
             f"found {found[s][0]} / {found[s][1]}"
             for s in wrong
         )
@@ -224,6 +234,10 @@ def _verify_counts(spec: DatasetSpec, splits: DatasetSplits) -> None:
             f"{spec.title} at {splits.root}: the extraction looks incomplete ({details}); "
             "extract the archive again or run `reid prepare`"
         )
+
+
+def _counts_match(found: tuple[int, int], expected: tuple[int, int | None]) -> bool:
+    return found[0] == expected[0] and expected[1] in (None, found[1])
 
 
 def verify_images(samples: list[Sample]) -> None:
@@ -241,23 +255,33 @@ def verify_images(samples: list[Sample]) -> None:
             ) from exc
 
 
+def _scan_layout(spec: DatasetSpec, folder: Path) -> Raw:
+    if spec.layout == "msmt":
+        return {split: _scan_msmt(spec, folder, split) for split in SPLITS}
+    return {split: _scan_folder(spec, folder / FOLDER_LAYOUT[split]) for split in SPLITS}
+
+
 def load_dataset(
-    name: str, root: Path, verify_counts: bool = False, check_images: bool = False
+    name: str,
+    root: Path,
+    verify_counts: bool = False,
+    check_images: bool = False,
+    split_file: Path | None = None,
 ) -> DatasetSplits:
-    """Load the train/query/gallery lists of dataset `name` found at `root`."""
+    """Load the train/query/gallery lists of dataset `name` found at `root`.
+
+    `split_file` replaces the shipped split of a dataset whose split is random (VIPeR, PRID,
+    GRID, iLIDS, CUHK01; see docs/datasets.md)."""
     spec = get_spec(name)
     folder = resolve_root(name, Path(root))
-    raw: dict[str, list[tuple[Path, int, int]]] = {}
-    for split in SPLITS:
-        if spec.layout == "msmt":
-            raw[split] = _scan_msmt(spec, folder, split)
-        else:
-            raw[split] = _scan_folder(spec, folder / FOLDER_LAYOUT[split])
+    if split_file is not None and spec.scan is None:
+        raise DatasetError(f"{spec.title} has a fixed split and takes no split file ({split_file})")
+    raw = spec.scan(folder, split_file) if spec.scan is not None else _scan_layout(spec, folder)
     notes = {"junk_skipped": 0, "distractors": 0}
     for split in SPLITS:
         notes["junk_skipped"] += sum(1 for _, pid, _ in raw[split] if pid < 0)
         raw[split] = [item for item in raw[split] if item[1] >= 0]
-        if not raw[split]:
+        if not raw[split] and not (spec.test_only and split == "train"):
             raise DatasetError(
                 f"{spec.title} at {folder}: the {split} split has no images; the extraction "
                 "looks incomplete: extract the archive again or run `reid prepare`"

@@ -15,6 +15,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -28,6 +29,9 @@ MARKER = ".synthetic.json"
 STYLE_ADAPTER = {"market": "market1501", "duke": "dukemtmcreid", "msmt": "msmt17"}
 STYLE_CODE = {"market": 11, "duke": 23, "msmt": 37}
 NUM_CAMERAS = {"market": 6, "duke": 8, "msmt": 15}
+# styles registered by reid.data.adapters (one per LReID dataset): name -> object with
+# `adapter`, `validate(params)` and `write(folder, params) -> manifest`
+EXTRA_STYLES: dict[str, Any] = {}
 JPEG_QUALITY = 90
 
 # Clothing palette (RGB in [0, 1]): well separated hues and lightness levels.
@@ -487,9 +491,13 @@ def _params(style: str, **values: int) -> dict[str, object]:
 
 
 def _validate(style: str, params: dict[str, object]) -> None:
+    if style in EXTRA_STYLES:
+        EXTRA_STYLES[style].validate(params)
+        return
     if style not in STYLE_ADAPTER:
         raise ConfigError(
-            f"unknown synthetic style {style!r}; expected one of {', '.join(STYLE_ADAPTER)}"
+            f"unknown synthetic style {style!r}; expected one of "
+            f"{', '.join([*STYLE_ADAPTER, *EXTRA_STYLES])}"
         )
     checks = [
         ("num_train_ids", 1),
@@ -566,6 +574,8 @@ def generate_domain(
 
 
 def _write_domain(folder: Path, style: str, params: dict) -> dict[str, object]:
+    if style in EXTRA_STYLES:
+        return EXTRA_STYLES[style].write(folder, params)
     code, seed = STYLE_CODE[style], params["seed"]
     total = params["num_train_ids"] + params["num_test_ids"] + params["num_distractors"]
     people = sample_identities(np.random.default_rng([seed, code, 0]), total)

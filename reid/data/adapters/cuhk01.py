@@ -1,0 +1,91 @@
+"""CUHK01 (campus): 971 ids, four images each (two per view); 485 ids train."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from reid.data.adapters import common
+from reid.data.adapters.style import Plan, Shot, Style, pick_ids, register_style
+from reid.data.datasets import DatasetSpec, Raw, register_dataset
+
+PATTERN = re.compile(r"^(\d{4})(\d{3})\.png$")
+DESCRIBED = "PPPPIII.png (III 001-002: view 0, 003-004: view 1)"
+
+
+def _items(folder: Path) -> list[common.Item]:
+    items = []
+    for path in common.images(folder, (".png",)):
+        match = common.match_name(PATTERN, path, DESCRIBED)
+        view = (int(match.group(2)) - 1) // 2
+        items.append((path, int(match.group(1)), view + 1))
+    return items
+
+
+def scan(folder: Path, split_file: Path | None) -> Raw:
+    """Train ids keep all images; test ids give view 0 to the query, view 1 to the gallery."""
+    items = _items(folder)
+    split = common.load_split("cuhk01", split_file)
+    if isinstance(split, common.FileSplit):
+        return common.apply_file_split(split, items, folder)
+    raw: Raw = {"train": [], "query": [], "gallery": []}
+    for path, pid, cam in items:
+        side = split.side(path, pid)
+        raw["train" if side == "train" else ("query" if cam == 1 else "gallery")].append(
+            (path, pid, cam)
+        )
+    return raw
+
+
+register_dataset(
+    DatasetSpec(
+        name="cuhk01",
+        title="CUHK01",
+        folders=("CUHK01/campus", "cuhk01/campus", "campus"),
+        layout="custom",
+        parser=common.unused_parser,
+        num_cameras=2,
+        suffixes=(".png",),
+        counts={"train": (485, 1940), "query": (486, 972), "gallery": (486, 972)},
+        acquire_hint="place CUHK01's campus/ folder under CUHK01/ (LSTKC) or cuhk01/ (torchreid)",
+        scan=scan,
+        has_layout=lambda folder: any(PATTERN.match(p.name) for p in folder.iterdir()),
+        expected="campus/PPPPIII.png (LSTKC: CUHK01/campus; torchreid: cuhk01/campus)",
+    )
+)
+
+common.known_archive(
+    "cuhk01",
+    "CUHK01.zip",
+    "CUHK01 is given out on request by its authors: bring your own copy",
+)
+
+
+def plan(params: dict, rng: np.random.Generator) -> Plan:
+    """Ids from the shipped split, four images each: 001-002 by camera 1, 003-004 by 2."""
+    split = common.load_split("cuhk01", None)
+    assert isinstance(split, common.IdSplit)
+    result = Plan()
+    train = pick_ids(list(split.train_ids), params["num_train_ids"], "train ids")
+    test = pick_ids(list(split.test_ids), params["num_test_ids"], "test ids")
+    for side, pids in (("train", train), ("test", test)):
+        for pid in pids:
+            person = result.person(side)
+            for index in range(1, 5):
+                result.shots.append(Shot(person, (index - 1) // 2 + 1, f"{pid:04d}{index:03d}.png"))
+    return result
+
+
+register_style(
+    Style(
+        "cuhk01",
+        "cuhk01",
+        code=59,
+        look="market",
+        num_cameras=2,
+        plan=plan,
+        notes="four images per id (two per view); images_per_id is not used",
+    )
+)

@@ -1,0 +1,114 @@
+"""QMUL i-LIDS (i-LIDS_Pedestrian): 119 ids / 476 images in one folder; 59 ids train, each test
+id gives one query and one gallery image."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from reid.data.adapters import common
+from reid.data.adapters.style import Plan, Shot, Style, pick_ids, register_style
+from reid.data.datasets import DatasetSpec, Raw, register_dataset
+from reid.errors import DatasetError
+
+PATTERN = re.compile(r"^(\d{4})(\d{3})\.jpg$")
+DESCRIBED = "PPPPIII.jpg (person, image index)"
+
+
+def _items(folder: Path) -> list[common.Item]:
+    items = []
+    for path in common.images(folder, (".jpg",)):
+        match = common.match_name(PATTERN, path, DESCRIBED)
+        items.append((path, int(match.group(1)), int(match.group(2))))  # camera = image index
+    return items
+
+
+def scan(folder: Path, split_file: Path | None) -> Raw:
+    """Train ids keep all images; a test id's first image (by name) is the query, its second
+    the gallery image."""
+    items = _items(folder)
+    split = common.load_split("ilids", split_file)
+    if isinstance(split, common.FileSplit):
+        return common.apply_file_split(split, items, folder)
+    raw: Raw = {"train": [], "query": [], "gallery": []}
+    test: dict[int, list[common.Item]] = defaultdict(list)
+    for path, pid, cam in items:
+        if split.side(path, pid) == "train":
+            raw["train"].append((path, pid, cam))
+        else:
+            test[pid].append((path, pid, cam))
+    for pid, shots in sorted(test.items()):
+        if len(shots) < 2:
+            raise DatasetError(
+                f"{shots[0][0]}: i-LIDS test identity {pid} has 1 image, a query and a gallery "
+                "image are needed; restore the missing image or pass a split that trains on it"
+            )
+        raw["query"].append(shots[0])
+        raw["gallery"].append(shots[1])
+    return raw
+
+
+def _has_layout(folder: Path) -> bool:
+    return any(PATTERN.match(p.name) for p in folder.iterdir())
+
+
+register_dataset(
+    DatasetSpec(
+        name="ilids",
+        title="i-LIDS",
+        folders=(
+            "i-LIDS_Pedestrian/Persons",
+            "ilids/i-LIDS_Pedestrian/Persons",
+            "Persons",
+        ),
+        layout="custom",
+        parser=common.unused_parser,
+        num_cameras=99,
+        counts={"train": (59, None), "query": (60, 60), "gallery": (60, 60)},
+        acquire_hint="place i-LIDS_Pedestrian/ in the data root (LSTKC) or under ilids/ "
+        "(torchreid)",
+        scan=scan,
+        has_layout=_has_layout,
+        expected="i-LIDS_Pedestrian/Persons/PPPPIII.jpg (LSTKC: at the data root; torchreid: "
+        "under ilids/)",
+    )
+)
+
+common.known_archive(
+    "ilids",
+    "i-LIDS_Pedestrian.tgz",
+    "QMUL i-LIDS is distributed as i-LIDS_Pedestrian.tgz: bring your own copy",
+)
+
+
+def plan(params: dict, rng: np.random.Generator) -> Plan:
+    """Ids from the shipped split, `images_per_id` images each, image k seen by camera k."""
+    split = common.load_split("ilids", None)
+    assert isinstance(split, common.IdSplit)
+    result = Plan()
+    train = pick_ids(list(split.train_ids), params["num_train_ids"], "train ids")
+    test = pick_ids(list(split.test_ids), params["num_test_ids"], "test ids")
+    for side, pids in (("train", train), ("test", test)):
+        for pid in pids:
+            person = result.person(side)
+            for index in range(1, params["images_per_id"] + 1):
+                result.shots.append(Shot(person, index, f"{pid:04d}{index:03d}.jpg"))
+    return result
+
+
+register_style(
+    Style(
+        "ilids",
+        "ilids",
+        code=53,
+        look="msmt",
+        num_cameras=15,
+        plan=plan,
+        max_images=15,
+        tweak={"blur": 1.3},
+        notes="images_per_id images per id (2..15), image k by camera k; no distractors",
+    )
+)
