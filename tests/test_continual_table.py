@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from reid.continual.table import (
@@ -80,3 +81,50 @@ def test_seed_summary_and_separation(tmp_path: Path) -> None:
     assert t_quantile(12) == pytest.approx(2.1788, abs=1e-4)
     assert t_quantile(40) == pytest.approx(2.0211, abs=1e-4)
     assert t_quantile(100) == pytest.approx(1.9840, abs=1e-4)
+
+
+def _metrics(values: dict[str, list[float]]) -> pd.DataFrame:
+    rows = []
+    for method, per_seed in values.items():
+        for seed, value in enumerate(per_seed):
+            rows.append(
+                {
+                    "method": method,
+                    "seed": seed,
+                    "metric": "mAP",
+                    "average": value,
+                    "forgetting": 50.0 - value,
+                    "bwt": value - 50.0,
+                    "task1_first": 50.0,
+                    "task1_final": value,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_paired_differences_see_a_consistent_gap_that_overlapping_intervals_hide():
+    from reid.continual.table import paired_differences
+
+    # Seeds vary a lot (30, 40, 50) but covariance is always 2 points above finetune.
+    metrics = _metrics({"covariance": [32.0, 42.5, 51.5], "finetune": [30.0, 40.0, 50.0]})
+    summary = seed_summary(metrics)
+    assert separated(summary, "mAP", "task1_final", "covariance", "finetune") is False
+    paired = paired_differences(metrics, "covariance")
+    row = paired[paired["statistic"] == "task1_final"].iloc[0]
+    assert row["baseline"] == "finetune" and row["n"] == 3 and row["seeds"] == "0 1 2"
+    assert row["mean"] == pytest.approx(2.0)
+    half = 4.302653 * 0.5 / math.sqrt(3)
+    assert row["ci95_low"] == pytest.approx(2.0 - half, abs=1e-5)
+    assert bool(row["exceeds_noise"]) is True
+
+
+def test_paired_differences_only_pair_common_seeds_and_need_two():
+    from reid.continual.table import paired_differences
+
+    metrics = _metrics({"covariance": [32.0, 42.0], "lwf": [30.0]})
+    row = paired_differences(metrics, "covariance").iloc[0]
+    assert row["n"] == 1 and row["seeds"] == "0"
+    assert row["exceeds_noise"] is None
+    noisy = _metrics({"covariance": [30.0, 45.0, 50.0], "lwf": [35.0, 40.0, 50.0]})
+    row = paired_differences(noisy, "covariance").query("statistic == 'average'").iloc[0]
+    assert bool(row["exceeds_noise"]) is False

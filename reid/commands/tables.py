@@ -19,6 +19,11 @@ def _tables_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--matrix", type=Path, help="main: the accuracy matrix (long form)")
     parser.add_argument("--continual", type=Path, help="comparison: continual metrics per seed")
     parser.add_argument("--summary", type=Path, help="comparison: mean, std, 95%% CI over seeds")
+    parser.add_argument(
+        "--paired",
+        type=Path,
+        help="comparison: the paper's method minus each baseline, paired by seed, 95%% CI",
+    )
 
 
 @command("tables", "build result tables (CSV) from evaluation files", _tables_args)
@@ -35,7 +40,13 @@ def tables(args: argparse.Namespace) -> int:
             matrix = pd.concat([accuracy_matrix(results, m) for m in ("rank1", "mAP")])
             write_csv(args.matrix, matrix)
         return 0
-    from reid.continual.table import continual_metrics, long_results, seed_summary
+    from reid.continual.table import (
+        PAPER_METHOD,
+        continual_metrics,
+        long_results,
+        paired_differences,
+        seed_summary,
+    )
 
     results = long_results(args.manifest)
     write_csv(args.out, results)
@@ -45,4 +56,6 @@ def tables(args: argparse.Namespace) -> int:
         write_csv(args.continual, metrics)
     if args.summary:
         write_csv(args.summary, seed_summary(metrics))
+    if args.paired:
+        write_csv(args.paired, paired_differences(metrics, PAPER_METHOD))
     return 0

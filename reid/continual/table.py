@@ -18,6 +18,7 @@ from reid.continual.metrics import (
 from reid.tables import read_eval
 
 METRICS = ("rank1", "mAP")
+PAPER_METHOD = "covariance"  # the method every baseline is compared with, paired by seed
 
 
 def long_results(manifest: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -70,30 +71,64 @@ def t_quantile(dof: int) -> float:
     return float(t.ppf(0.975, dof))
 
 
+def interval(values: np.ndarray) -> dict[str, float]:
+    """n, mean, std and two-sided 95% t interval of finite `values` (NaN where undefined)."""
+    values = values[~np.isnan(values)]
+    n = len(values)
+    mean = float(values.mean()) if n else math.nan
+    std = float(values.std(ddof=1)) if n > 1 else math.nan
+    half = t_quantile(n - 1) * std / math.sqrt(n) if n > 1 else math.nan
+    return {"n": n, "mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half}
+
+
+PAIRED_STATISTICS = ("average", "forgetting", "bwt", "task1_final")
+
+
+def paired_differences(metrics: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """`reference` minus each other method, paired by seed (only seeds both ran), per metric and
+    statistic: mean, std and 95% t interval of the per-seed differences; `exceeds_noise` when the
+    interval excludes 0 (None with fewer than two paired seeds)."""
+    rows = []
+    if metrics.empty or reference not in set(metrics["method"]):
+        return pd.DataFrame(rows)
+    for metric in metrics["metric"].unique():
+        of_metric = metrics[metrics["metric"] == metric]
+        ours = of_metric[of_metric["method"] == reference].set_index("seed")
+        for method in of_metric["method"].unique():
+            if method == reference:
+                continue
+            theirs = of_metric[of_metric["method"] == method].set_index("seed")
+            seeds = sorted(set(ours.index) & set(theirs.index))
+            for statistic in PAIRED_STATISTICS:
+                diffs = np.array(
+                    [ours.at[s, statistic] - theirs.at[s, statistic] for s in seeds], dtype=float
+                )
+                stats = interval(diffs)
+                apart = None
+                if stats["n"] > 1 and math.isfinite(stats["ci95_low"]):
+                    apart = bool(stats["ci95_low"] > 0 or stats["ci95_high"] < 0)
+                rows.append(
+                    {
+                        "method": reference,
+                        "baseline": method,
+                        "metric": metric,
+                        "statistic": statistic,
+                        "seeds": " ".join(str(s) for s in seeds),
+                        **stats,
+                        "exceeds_noise": apart,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
 def seed_summary(metrics: pd.DataFrame) -> pd.DataFrame:
     """Mean, std and 95% interval over seeds of each method's continual metrics."""
     rows = []
     value_columns = ["average", "forgetting", "bwt", "task1_final"]
     for (method, metric), group in metrics.groupby(["method", "metric"], sort=False):
         for column in value_columns:
-            values = group[column].to_numpy(dtype=float)
-            values = values[~np.isnan(values)]
-            n = len(values)
-            mean = float(values.mean()) if n else math.nan
-            std = float(values.std(ddof=1)) if n > 1 else math.nan
-            half = t_quantile(n - 1) * std / math.sqrt(n) if n > 1 else math.nan
-            rows.append(
-                {
-                    "method": method,
-                    "metric": metric,
-                    "statistic": column,
-                    "n": n,
-                    "mean": mean,
-                    "std": std,
-                    "ci95_low": mean - half,
-                    "ci95_high": mean + half,
-                }
-            )
+            stats = interval(group[column].to_numpy(dtype=float))
+            rows.append({"method": method, "metric": metric, "statistic": column, **stats})
     return pd.DataFrame(rows)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from reid.continual.table import seed_summary, separated
+from reid.continual.table import paired_differences, seed_summary, separated
 from reid.report import figures, paper
 
 METHOD_LABELS: dict[str, str] = {
@@ -296,8 +296,56 @@ def _grouped(summary: pd.DataFrame, metric: str, checks: list[tuple[str, str]]) 
     return "; ".join(groups)
 
 
-def noise_verdict(summary: pd.DataFrame, metric: str) -> str:
-    """Which differences between covariance and each baseline are larger than the seed noise."""
+PAIRED_STATISTICS = ("task1_final", "forgetting", "average")
+
+
+def _paired_items(paired: pd.DataFrame, apart: bool) -> str:
+    """'finetune: task 1 after the last step +6.0 [2.1, 9.9]; ...' for one verdict group."""
+    groups = []
+    for baseline in method_order(list(paired["baseline"].unique())):
+        rows = paired[(paired["baseline"] == baseline) & (paired["exceeds_noise"] == apart)]
+        items = [
+            f"{STATISTICS[r.statistic]} {r.mean:+.1f} [{r.ci95_low:+.1f}, {r.ci95_high:+.1f}]"
+            for r in rows.itertuples()
+            if r.statistic in PAIRED_STATISTICS
+        ]
+        if items:
+            groups.append(f"{_label(baseline)}: {', '.join(items)}")
+    return "; ".join(groups)
+
+
+def paired_verdict(paired: pd.DataFrame, metric: str) -> str | None:
+    """Covariance minus each baseline, paired by seed; None with fewer than two paired seeds."""
+    if paired is None or paired.empty:
+        return None
+    rows = paired[(paired["metric"] == metric) & paired["exceeds_noise"].notna()]
+    if rows.empty:
+        return None
+    label = paper.METRIC_LABELS[metric]
+    rows = rows.assign(exceeds_noise=rows["exceeds_noise"].astype(bool))
+    n = int(rows["n"].min())
+    larger, within = _paired_items(rows, True), _paired_items(rows, False)
+    head = (
+        f"Paired by seed ({n} seeds or more; {label}, covariance minus baseline, mean "
+        "[95% t-interval] of the per-seed differences):"
+    )
+    parts = [head]
+    parts.append(
+        f"larger than the seed noise (interval excludes 0) — {larger}."
+        if larger
+        else "no difference between covariance and a baseline exceeds the seed noise."
+    )
+    if within:
+        parts.append(f"Within the noise (interval includes 0) — {within}.")
+    return " ".join(parts)
+
+
+def noise_verdict(summary: pd.DataFrame, metric: str, paired: pd.DataFrame | None = None) -> str:
+    """Which differences between covariance and each baseline are larger than the seed noise:
+    paired by seed when two or more seeds ran, else from the overlap of the intervals."""
+    verdict = paired_verdict(paired, metric)
+    if verdict is not None:
+        return verdict
     label = paper.METRIC_LABELS[metric]
     methods = method_order(list(summary["method"].unique())) if not summary.empty else []
     baselines = [m for m in methods if m != OURS]
@@ -332,16 +380,25 @@ def noise_verdict(summary: pd.DataFrame, metric: str) -> str:
     return " ".join(parts)
 
 
-def verdicts(summary: pd.DataFrame, synthetic: bool) -> list[str]:
+def verdicts(
+    summary: pd.DataFrame, synthetic: bool, paired: pd.DataFrame | None = None
+) -> list[str]:
     """The computed sentences of the section, mAP first."""
     sentences = []
     for metric in METRICS:
         sentences += [
             forgetting_verdict(summary, metric),
             joint_verdict(summary, metric, synthetic),
-            noise_verdict(summary, metric),
+            noise_verdict(summary, metric, paired),
         ]
     return sentences
+
+
+def _paired(continual: pd.DataFrame | None) -> pd.DataFrame | None:
+    needed = {"method", "seed", "metric", *PAIRED_STATISTICS}
+    if continual is None or not needed <= set(continual.columns):
+        return None
+    return paired_differences(continual, OURS)
 
 
 def headers() -> list[tuple[str, list[str]]]:
@@ -371,6 +428,6 @@ def section(
         headers=headers(),
         rows=table_rows(full),
         heatmaps=heatmaps(results),
-        verdicts=verdicts(full, synthetic),
+        verdicts=verdicts(full, synthetic, _paired(continual)),
         seeds=_seeds(full, list(full["method"].unique()), "mAP"),
     )

@@ -17,6 +17,7 @@ rule comparison:
             category="Method comparison",
         ),
         summary="results/tables/continual_summary.csv",
+        paired="results/tables/continual_paired.csv",
     log:
         "results/logs/tables/comparison.log",
     benchmark:
@@ -33,4 +34,5 @@ rule comparison:
         ),
     shell:
         "reid tables comparison --manifest {params.manifest:q} --out {output.results}"
-        " --continual {output.continual} --summary {output.summary} > {log} 2>&1"
+        " --continual {output.continual} --summary {output.summary}"
+        " --paired {output.paired} > {log} 2>&1"
