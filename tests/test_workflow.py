@@ -68,7 +68,7 @@ def test_whole_dag_writes_every_output(finished: Path) -> None:
         )
         assert set(result) >= EVAL_KEYS
         assert len(result["cmc"]) == 50
-    for study in ("batch_size", "optimizer", "lambda", "ensembling"):
+    for study in ("batch_size", "optimizer", "lambda", "ensembling", "alpha"):
         frame = pd.read_csv(tables / f"study_{study}.csv")
         assert (frame["state"] == "COMPLETE").all()
         best = json.loads((finished / "results" / "optuna" / f"best_{study}.json").read_text())
@@ -97,7 +97,7 @@ def test_optuna_cli_lists_the_four_studies(finished: Path) -> None:
     )
     # Studies are named `<ablation>-<fingerprint of the config>`.
     studies = {row["name"].rsplit("-", 1)[0]: row["n_trials"] for row in json.loads(proc.stdout)}
-    assert studies == {"batch_size": 2, "optimizer": 2, "lambda": 2, "ensembling": 4}
+    assert studies == {"batch_size": 2, "optimizer": 2, "lambda": 2, "ensembling": 4, "alpha": 2}
 
 
 def test_second_run_does_nothing(finished: Path) -> None:
@@ -126,7 +126,7 @@ def test_paper_config_dry_run_plans_expected_jobs(tmp_path: Path) -> None:
     assert counts["main_results"] == 1
     assert counts["comparison"] == 1
     for rule in ("study_create", "study_worker", "study_aggregate"):
-        assert counts[rule] == 4
+        assert counts[rule] == 5
     assert counts["report"] == 1
     assert "resnet50" in proc.stdout
 
@@ -168,8 +168,10 @@ def test_three_task_config_plans_three_phases(tmp_path: Path) -> None:
     proc = snakemake(folder, "-n", "--cores", "2", "--configfile", "config/three_tasks.yaml")
     counts = job_counts(proc.stdout)
     assert counts["prepare_dataset"] == 3
-    # main 3 phases; comparison: 4 more chains of 2 phases after the shared phase 1; joint.
-    assert counts["train_phase"] == 3 + 4 * 2 + 1
+    # main 3 phases; comparison (covariance, finetune, lwf, joint over seeds 0, 1, 2): seed 0
+    # shares the main chain, so 2 chains of 2 phases after the shared phase 1 and joint; seeds 1
+    # and 2 add their own 3-phase chain, the 2 baselines' 2 phases each, and joint.
+    assert counts["train_phase"] == 3 + (2 * 2 + 1) + 2 * (3 + 2 * 2 + 1)
 
 
 def test_other_data_root_is_refused_by_the_workflow(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from reid.io import write_text
-from reid.report import compare, figures, inputs, methods
+from reid.report import answer, compare, figures, inputs, methods
 
 PACKAGES = ("torch", "torchvision", "optuna", "snakemake", "pandas", "seaborn")
 STUDY_TITLES = {
@@ -20,6 +20,8 @@ STUDY_TITLES = {
     "optimizer": "Optimiser (objective: task-1 Rank-1 after phase 1)",
     "lambda": "λ (objective: mean Rank-1 of tasks 1 and 2 after phase 2)",
     "ensembling": "Ensembling (objective: task-2 Rank-1 after phase 2)",
+    "alpha": "α of the covariance loss, gradient variant, over seeds (objective: mean Rank-1 of "
+    "tasks 1 and 2 after phase 2)",
 }
 
 
@@ -81,7 +83,11 @@ def report_context(
         datasets=inputs.datasets([Path(p) for p in dataset_paths]),
         noise=seed_noise(summary),
     )
+    task_names = [task.get("name") for task in config.get("tasks") or []]
     return {
+        "answer": answer.answer(
+            studies.get("alpha"), inputs.continual(results), results, task_names
+        ),
         "title": "Incremental person re-identification: report",
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "synthetic": is_synthetic(config),

@@ -11,7 +11,7 @@ import pandas as pd
 
 from reid.errors import ReidError
 
-STUDIES = ("batch_size", "optimizer", "lambda", "ensembling")
+STUDIES = ("batch_size", "optimizer", "lambda", "ensembling", "alpha")
 MAIN_COLUMNS = ("phase", "task", "rank1", "rank20", "mAP")
 MATRIX_COLUMNS = ("step", "task", "metric", "value")
 STUDY_COLUMNS = ("number", "state", "value", "point")

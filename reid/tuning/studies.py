@@ -16,12 +16,13 @@ import optuna
 from reid.config import stable_hash
 from reid.runs import main_chain, phase_spec, run_hash
 
-STUDY_NAMES = ("batch_size", "optimizer", "lambda", "ensembling")
+STUDY_NAMES = ("batch_size", "optimizer", "lambda", "ensembling", "alpha")
 OBJECTIVES = {
     "batch_size": "task-1 Rank-1 (%) after phase 1",
     "optimizer": "task-1 Rank-1 (%) after phase 1",
     "lambda": "mean of task-1 and task-2 Rank-1 (%) after phase 2",
     "ensembling": "task-2 Rank-1 (%) after phase 2, features of the ensemble",
+    "alpha": "mean of task-1 and task-2 Rank-1 (%) after phase 2 (gradient variant, per seed)",
 }
 ENSEMBLE_FEATURES = {"base_second": "concat:base,1", "both": "mean:0,1"}
 # The `ablations` keys each study reads; phase-1 studies read neither `method` nor task 2.
@@ -30,6 +31,7 @@ ABLATION_KEYS = {
     "optimizer": ("optimizer", "adam_lr"),
     "lambda": ("lambdas", "lambda_epochs"),
     "ensembling": ("ensembling", "ensembling_epochs"),
+    "alpha": ("alphas", "alpha_seeds"),
 }
 PHASE_ONE_STUDIES = ("batch_size", "optimizer")
 
@@ -240,11 +242,50 @@ def ensembling_study(config: dict[str, Any]) -> StudyPlan:
     return StudyPlan("ensembling", OBJECTIVES["ensembling"], grid, suggest, plan, space=space)
 
 
+def alpha_study(config: dict[str, Any]) -> StudyPlan:
+    """Does the covariance term change training, and does it then reduce forgetting? The
+    gradient variant (`paper`) at each α of `ablations.alphas` (from the paper's 1e-9 up to where
+    the term dominates the cross-entropy), each for every seed of `ablations.alpha_seeds`; phase 2
+    at the config's schedule, so α = 1e-9 is the comparison's `covariance_paper` run. Each trial
+    also evaluates task 1 after its seed's phase 1, so forgetting is known per trial."""
+    ab = config["ablations"]
+    names = [task["name"] for task in config["tasks"][:2]]
+    grid = [{"alpha": a, "seed": s} for a in ab["alphas"] for s in ab["alpha_seeds"]]
+
+    def plan(params: dict[str, Any]) -> TrialPlan:
+        seed = int(params["seed"])
+        method = copy.deepcopy(config["method"])
+        method["name"] = "covariance"
+        method["covariance"].update(variant="paper", alpha=float(params["alpha"]))
+        first = main_chain(config, seed=seed)[0]
+        spec = phase_spec(config, 2, run_hash(first), seed=seed, method=method)
+        evaluations = {
+            names[0]: Evaluation(spec, 0),
+            names[1]: Evaluation(spec, 1),
+            f"{names[0]}_after_phase1": Evaluation(first, 0),
+        }
+
+        def score(r: dict[str, dict[str, Any]]) -> float:
+            return (_rank1(r[names[0]]) + _rank1(r[names[1]])) / 2
+
+        return TrialPlan(f"{params['alpha']:g}@{seed}", [first, spec], evaluations, score)
+
+    def suggest(trial: optuna.Trial) -> dict[str, Any]:
+        return {
+            "alpha": trial.suggest_categorical("alpha", ab["alphas"]),
+            "seed": trial.suggest_categorical("seed", ab["alpha_seeds"]),
+        }
+
+    space = {"alpha": ab["alphas"], "seed": ab["alpha_seeds"]}
+    return StudyPlan("alpha", OBJECTIVES["alpha"], grid, suggest, plan, space=space)
+
+
 BUILDERS = {
     "batch_size": batch_size_study,
     "optimizer": optimizer_study,
     "lambda": lambda_study,
     "ensembling": ensembling_study,
+    "alpha": alpha_study,
 }
 
 
@@ -278,4 +319,7 @@ def enabled_studies(config: dict[str, Any]) -> list[str]:
         return []
     if len(config["tasks"]) < 2:
         return ["batch_size", "optimizer"]
-    return list(STUDY_NAMES)
+    names = list(STUDY_NAMES)
+    if not (config["ablations"]["alphas"] and config["ablations"]["alpha_seeds"]):
+        names.remove("alpha")
+    return names
