@@ -47,6 +47,7 @@ from common import ROOT, peak_rss_mib  # benchmarks/ is on sys.path
 
 from reid.data.acquire import KNOWN_ARCHIVES, md5sum
 from reid.data.datasets import FOLDER_LAYOUT, get_spec
+from reid.errors import ReidError
 
 PAPER = ROOT / "config" / "paper.yaml"
 QUICK_FRACTION = 0.05
@@ -512,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"paper-scale rehearsal at {fraction:g} x the published counts in {workdir}")
     try:
         rehearse(workdir.resolve(), fraction, args.threads, 1 if args.quick else args.r50_batches)
-    except StepFailed as exc:
+    except (StepFailed, ReidError) as exc:  # ReidError: generating or reading a dataset
         print(f"FAILED {exc}", file=sys.stderr)
         return 1
     finally:
