@@ -2,8 +2,11 @@
 
 Each benchmark runs as its own process (so one's memory does not count against another's) and
 prints `RESULT ...` lines; this script repeats them in a summary. It always exits 0: a target
-that falls short is printed as FALL SHORT, not turned into a failure. About 5-8 minutes on the
-2-core machine (longer when other processes load it).
+that falls short is printed as FALL SHORT, not turned into a failure (a benchmark that crashes is
+listed as crashed). About 6-9 minutes on the 2-core machine (longer when other processes load it).
+The paper-scale rehearsal runs at 5 % of the published counts here (`--quick`); run
+`benchmarks/bench_paper_scale.py` directly for the full scale. Entries: (title, [script, default
+arguments...], arguments that replace the defaults under --quick).
 
     .venv/bin/python benchmarks/run_all.py [--quick]
 """
@@ -22,6 +25,8 @@ BENCHES = [
     ("memory, MSMT scale (target 2)", ["bench_memory.py"], ["--queries", "2048"]),
     ("training loop (target 3)", ["bench_training.py"], ["--epochs", "3", "--r50-steps", "1"]),
     ("workflow times (target 4)", ["workflow_times.py"], []),
+    # full scale (~10 min) only when run directly: `python benchmarks/bench_paper_scale.py`
+    ("paper-scale rehearsal at 5 % (no target)", ["bench_paper_scale.py", "--quick"], []),
 ]
 
 
@@ -32,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     results: list[str] = []
     started = time.perf_counter()
     for title, script, quick_args in BENCHES:
-        cmd = [sys.executable, str(HERE / script[0]), *(quick_args if args.quick else [])]
+        extra = quick_args if args.quick and quick_args else script[1:]
+        cmd = [sys.executable, str(HERE / script[0]), *extra]
         print(f"\n=== {title}: {' '.join(cmd[1:])}", flush=True)
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
