@@ -50,6 +50,13 @@ def _report_args(parser: argparse.ArgumentParser) -> None:
         help="Optuna journal file or RDB URL (default: the config's, else "
         "<results>/optuna/journal.log)",
     )
+    parser.add_argument(
+        "--ranklists",
+        type=Path,
+        nargs="*",
+        default=None,
+        help="JSON records written by `reid ranklist` (default: <results>/ranklists/*.json)",
+    )
 
 
 @command("report", "build the self-contained HTML report of a results folder", _report_args)
@@ -71,6 +78,7 @@ def report(args: argparse.Namespace) -> int:
         provenance=args.provenance,
         main_run_hashes=hashes,
         storage=args.storage,
+        ranklist_files=args.ranklists,
     )
     print(path)
     return 0

@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from reid.io import write_text
-from reid.report import compare, figures, inputs, methods
+from reid.report import compare, figures, inputs, methods, ranklists
 
 PACKAGES = ("torch", "torchvision", "optuna", "snakemake", "pandas", "seaborn")
 STUDY_TITLES = {
@@ -32,12 +32,19 @@ def build_report(
     provenance: Path | None,
     main_run_hashes: list[str],
     storage: str | None = None,
+    ranklist_files: list[Path] | None = None,
 ) -> Path:
-    """Write the HTML report of `results` to `out_html` (atomically) and return its path."""
+    """Write the HTML report of `results` to `out_html` (atomically) and return its path.
+
+    `ranklist_files`: JSON records of `reid ranklist` (default: `<results>/ranklists/*.json`).
+    """
     results = Path(results)
     prov = inputs.read_json(provenance) or {}
     config = config or prov.get("config") or {}
     context = report_context(results, config, datasets, prov, main_run_hashes, storage)
+    if ranklist_files is None:
+        ranklist_files = sorted((results / "ranklists").glob("*.json"))
+    context["ranklists"] = ranklists.report_entries(list(ranklist_files))
     return write_text(out_html, render(context))
 
 

@@ -21,6 +21,7 @@ rule provenance:
 rule report:
     input:
         unpack(report_inputs),
+        ranklists=get_ranklists,
     output:
         report(
             "results/report/index.html",
@@ -44,4 +45,5 @@ rule report:
     shell:
         "reid report --results results --out {output} --config-json {params.config:q}"
         " --datasets {input.ready} --provenance {input.provenance}"
-        " --main-runs {params.main_runs} --storage {params.storage:q} > {log} 2>&1"
+        " --main-runs {params.main_runs} --storage {params.storage:q}"
+        " --ranklists {input.ranklists} > {log} 2>&1"
