@@ -27,7 +27,7 @@ def _ranklist_args(parser: argparse.ArgumentParser) -> None:
         help="JSON (or @file) with task, evaluation, label, phase, seed (rules use it; "
         "replaces --config/--task and the options below)",
     )
-    parser.add_argument("--queries", type=int, default=6, help="number of queries (default 6)")
+    parser.add_argument("--queries", type=int, default=8, help="number of queries (default 8)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the query choice")
     parser.add_argument("--top", type=int, default=10, help="gallery images per query")
     parser.add_argument("--label", default="", help="what the report calls this list")

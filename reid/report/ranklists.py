@@ -114,7 +114,7 @@ def render_grid(
         for image, kind, x in cells:
             draw.rectangle((x, y, x + cell_w - 1, y + cell_h - 1), fill=COLOURS[kind])
             canvas.paste(_thumb(image), (x + BORDER, y + BORDER))
-    buffer = io.BytesIO()  # a 256-colour palette keeps the PNG small (about 60 kB for 6 rows)
+    buffer = io.BytesIO()  # a 256-colour palette keeps the PNG small (about 70 kB for 8 rows)
     small = canvas.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     small.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
@@ -126,7 +126,7 @@ def ranklist_for_run(
     task_index: int,
     evaluation: dict[str, Any],
     *,
-    count: int = 6,
+    count: int = 8,
     seed: int = 0,
     top: int = 10,
     runtime=None,
