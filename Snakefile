@@ -15,6 +15,8 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/tuning.smk"
 include: "workflow/rules/comparison.smk"
+include: "workflow/rules/ranklists_plan.smk"
+include: "workflow/rules/ranklists.smk"
 include: "workflow/rules/report.smk"
 
 

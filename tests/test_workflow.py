@@ -82,7 +82,11 @@ def test_whole_dag_writes_every_output(finished: Path) -> None:
         "joint",
         "frozen_base",
     }
-    assert (finished / "results" / "report" / "index.html").stat().st_size > 10_000
+    html = (finished / "results" / "report" / "index.html").read_text(encoding="utf-8")
+    assert len(html) > 10_000
+    # rank lists: main run after phases 1 and 2, lwf after phase 2, embedded in the report
+    assert len(list((finished / "results" / "ranklists").glob("*.png"))) == 3
+    assert html.count('<figure class="ranklist">') == 3
     assert list((finished / "results" / "benchmarks" / "train").glob("*.tsv"))
 
 
@@ -128,6 +132,7 @@ def test_paper_config_dry_run_plans_expected_jobs(tmp_path: Path) -> None:
     for rule in ("study_create", "study_worker", "study_aggregate"):
         assert counts[rule] == 5
     assert counts["report"] == 1
+    assert counts["ranklist"] == 3  # main run after phases 1 and 2, lwf after phase 2
     assert "resnet50" in proc.stdout
 
 

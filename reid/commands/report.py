@@ -57,6 +57,13 @@ def _report_args(parser: argparse.ArgumentParser) -> None:
         help="JSON object ablation -> Optuna study name of the config at hand; study tables "
         "of other studies are left out (default: every study table found)",
     )
+    parser.add_argument(
+        "--ranklists",
+        type=Path,
+        nargs="*",
+        default=None,
+        help="JSON records written by `reid ranklist` (default: <results>/ranklists/*.json)",
+    )
 
 
 @command("report", "build the self-contained HTML report of a results folder", _report_args)
@@ -79,6 +86,7 @@ def report(args: argparse.Namespace) -> int:
         main_run_hashes=hashes,
         storage=args.storage,
         studies=args.studies,
+        ranklist_files=args.ranklists,
     )
     print(path)
     return 0

@@ -24,7 +24,7 @@ from reid import io
 from reid.data import naming
 from reid.errors import ConfigError, DatasetError
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MARKER = ".synthetic.json"
 STYLE_ADAPTER = {"market": "market1501", "duke": "dukemtmcreid", "msmt": "msmt17"}
 STYLE_CODE = {"market": 11, "duke": 23, "msmt": 37}
@@ -170,16 +170,16 @@ def _style_ranges(style: str) -> dict[str, tuple[float, float]]:
             "blur": (0.0, 0.5),
             "occlusion_p": (0.0, 0.15),
         }
-    if style == "duke":  # cold, dim winter campus, soft focus, washed-out colours
+    if style == "duke":  # cold, dark winter campus, slightly soft and washed out
         return common | {
             "r": (0.60, 1.00),
             "g": (0.80, 1.15),
             "b": (0.95, 1.45),
-            "brightness": (0.55, 1.05),
+            "brightness": (0.45, 0.80),
             "gradient": (-0.30, 0.30),
-            "saturation": (0.60, 0.90),
-            "blur": (0.8, 1.4),
-            "occlusion_p": (0.1, 0.3),
+            "saturation": (0.75, 1.00),
+            "blur": (0.3, 0.7),
+            "occlusion_p": (0.0, 0.15),
         }
     # msmt: many indoor/outdoor cameras, strong and varied casts and light levels
     return common | {
@@ -237,12 +237,11 @@ def sample_cameras(style: str, rng: np.random.Generator) -> list[Camera]:
 
 
 def _channel_order(style: str, rng: np.random.Generator) -> tuple[int, int, int]:
-    """Sensor colour response: duke cameras swap colour channels (clothing hues are not
-    consistent across them, so a backbone tuned on duke learns hue invariance)."""
+    """Sensor colour response: every duke camera rotates the colour channels the same way
+    (red is recorded as green, green as blue, blue as red)."""
     if style != "duke":
         return (0, 1, 2)
-    order = rng.permutation(3)
-    return (int(order[0]), int(order[1]), int(order[2]))
+    return (2, 0, 1)
 
 
 class Canvas:

@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from reid.io import write_text
-from reid.report import answer, compare, figures, inputs, methods
+from reid.report import answer, compare, figures, inputs, methods, ranklists
 
 PACKAGES = ("torch", "torchvision", "optuna", "snakemake", "pandas", "seaborn")
 STUDY_TITLES = {
@@ -35,15 +35,21 @@ def build_report(
     main_run_hashes: list[str],
     storage: str | None = None,
     studies: dict[str, str] | None = None,
+    ranklist_files: list[Path] | None = None,
 ) -> Path:
     """Write the HTML report of `results` to `out_html` (atomically) and return its path.
 
     `studies` maps each ablation to the Optuna study of the config at hand; tables and best
-    points of any other study (an earlier config in the same results folder) are left out."""
+    points of any other study (an earlier config in the same results folder) are left out.
+    `ranklist_files`: JSON records of `reid ranklist` (default: `<results>/ranklists/*.json`).
+    """
     results = Path(results)
     prov = inputs.read_json(provenance) or {}
     config = config or prov.get("config") or {}
     context = report_context(results, config, datasets, prov, main_run_hashes, storage, studies)
+    if ranklist_files is None:
+        ranklist_files = sorted((results / "ranklists").glob("*.json"))
+    context["ranklists"] = ranklists.report_entries(list(ranklist_files))
     return write_text(out_html, render(context))
 
 

@@ -22,6 +22,7 @@ rule provenance:
 rule report:
     input:
         unpack(get_report_inputs),
+        ranklists=get_ranklists,
     output:
         report(
             "results/report/index.html",
@@ -47,4 +48,4 @@ rule report:
         "reid report --results results --out {output} --config-json {params.config:q}"
         " --datasets {input.ready} --provenance {input.provenance}"
         " --main-runs {params.main_runs} --storage {params.storage:q}"
-        " --studies {params.studies:q} > {log} 2>&1"
+        " --studies {params.studies:q} --ranklists {input.ranklists} > {log} 2>&1"
