@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from reid.cli import (
+from reid.commands.base import (
     add_config_args,
     add_runtime_args,
     command,
