@@ -22,12 +22,25 @@ from PIL import Image, ImageFilter
 from reid import io
 from reid.data import naming
 from reid.errors import ConfigError, DatasetError
+from reid.registry import Registry
 
 GENERATOR_VERSION = 1
 MARKER = ".synthetic.json"
 STYLE_ADAPTER = {"market": "market1501", "duke": "dukemtmcreid", "msmt": "msmt17"}
 STYLE_CODE = {"market": 11, "duke": 23, "msmt": 37}
 NUM_CAMERAS = {"market": 6, "duke": 8, "msmt": 15}
+# Generated styles, each naming the dataset adapter whose folder layout and names it writes.
+STYLES: Registry[str] = Registry("synthetic style")
+
+
+def register_style(style: str, adapter: str, code: int, num_cameras: int) -> None:
+    """Register a generated style (its look is drawn by `_style_ranges` & co. below)."""
+    STYLE_ADAPTER[style], STYLE_CODE[style], NUM_CAMERAS[style] = adapter, code, num_cameras
+    STYLES.add(style, adapter)
+
+
+for _style, _adapter in list(STYLE_ADAPTER.items()):
+    register_style(_style, _adapter, STYLE_CODE[_style], NUM_CAMERAS[_style])
 JPEG_QUALITY = 90
 
 # Clothing palette (RGB in [0, 1]): well separated hues and lightness levels.

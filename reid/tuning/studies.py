@@ -13,9 +13,9 @@ from typing import Any
 
 import optuna
 
+from reid.registry import Registry
 from reid.runs import main_chain, phase_spec, run_hash
 
-STUDY_NAMES = ("batch_size", "optimizer", "lambda", "ensembling")
 OBJECTIVES = {
     "batch_size": "task-1 Rank-1 (%) after phase 1",
     "optimizer": "task-1 Rank-1 (%) after phase 1",
@@ -67,6 +67,34 @@ class StudyPlan:
         return len(self.grid) + self.n_extra_trials
 
 
+@dataclass(frozen=True)
+class Study:
+    """A registered ablation study: how to build its plan, and its report heading."""
+
+    build: Callable[[dict[str, Any]], StudyPlan]
+    title: str
+    objective: str
+    phases: int = 1  # tasks it needs (a phase-2 study needs two)
+
+    @property
+    def heading(self) -> str:
+        """The report's heading of this study."""
+        return f"{self.title} (objective: {self.objective})"
+
+
+STUDIES: Registry[Study] = Registry("study")
+
+
+def register_study(name: str, title: str, phases: int = 1):
+    """Decorator registering a study builder (its objective text is `OBJECTIVES[name]`)."""
+
+    def add(build: Callable[[dict[str, Any]], StudyPlan]):
+        STUDIES.add(name, Study(build, title, OBJECTIVES[name], phases))
+        return build
+
+    return add
+
+
 def _rank1(result: dict[str, Any]) -> float:
     return 100.0 * float(result["rank1"])
 
@@ -91,6 +119,7 @@ def _phase2_plan(
     return TrialPlan(point, [first, spec], evaluations, score)
 
 
+@register_study("batch_size", "Batch size")
 def batch_size_study(config: dict[str, Any]) -> StudyPlan:
     """Batch size (paper: 32 beats 64); batches are P ids × K images with K from the config."""
     values = config["ablations"]["batch_size"]
@@ -110,6 +139,7 @@ def batch_size_study(config: dict[str, Any]) -> StudyPlan:
     )
 
 
+@register_study("optimizer", "Optimiser")
 def optimizer_study(config: dict[str, Any]) -> StudyPlan:
     """Adam with weight decay (no schedule) against SGD + CLR (the config's main setting)."""
     values = config["ablations"]["optimizer"]
@@ -130,6 +160,7 @@ def optimizer_study(config: dict[str, Any]) -> StudyPlan:
     )
 
 
+@register_study("lambda", "λ", phases=2)
 def lambda_study(config: dict[str, Any]) -> StudyPlan:
     """λ of the covariance loss after `lambda_epochs` of phase 2 (paper: 100 epochs)."""
     ab = config["ablations"]
@@ -164,6 +195,7 @@ def lambda_study(config: dict[str, Any]) -> StudyPlan:
     )
 
 
+@register_study("ensembling", "Ensembling", phases=2)
 def ensembling_study(config: dict[str, Any]) -> StudyPlan:
     """Phase 2 trained as base + second pipeline or both pipelines, short and long schedules."""
     modes = config["ablations"]["ensembling"]
@@ -188,23 +220,16 @@ def ensembling_study(config: dict[str, Any]) -> StudyPlan:
     return StudyPlan("ensembling", OBJECTIVES["ensembling"], grid, suggest, plan)
 
 
-BUILDERS = {
-    "batch_size": batch_size_study,
-    "optimizer": optimizer_study,
-    "lambda": lambda_study,
-    "ensembling": ensembling_study,
-}
+STUDY_NAMES = tuple(STUDIES.names())
 
 
 def study_plan(config: dict[str, Any], name: str) -> StudyPlan:
-    """The plan of one ablation study."""
-    return BUILDERS[name](config)
+    """The plan of one ablation study (an unknown name is refused listing the studies)."""
+    return STUDIES.get(name).build(config)
 
 
 def enabled_studies(config: dict[str, Any]) -> list[str]:
-    """Studies the workflow runs (phase-2 studies need at least two tasks)."""
+    """Studies the workflow runs (a study needs as many tasks as its phases)."""
     if not config["ablations"]["enabled"]:
         return []
-    if len(config["tasks"]) < 2:
-        return ["batch_size", "optimizer"]
-    return list(STUDY_NAMES)
+    return [name for name, study in STUDIES.items() if study.phases <= len(config["tasks"])]
