@@ -77,7 +77,9 @@ def prepare(args: argparse.Namespace) -> int:
 
 
 def _generate_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--style", choices=["market", "duke", "msmt"], required=True)
+    parser.add_argument(
+        "--style", required=True, help="a registered generated style (market, duke, msmt, ...)"
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--num-train-ids", type=int, default=48)
     parser.add_argument("--num-test-ids", type=int, default=48)
@@ -110,7 +112,7 @@ def generate(args: argparse.Namespace) -> int:
 
 
 def _summary_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", help="market1501, dukemtmcreid, msmt17 or cuhk03np")
+    parser.add_argument("dataset", help="a registered dataset adapter (market1501, msmt17, ...)")
     parser.add_argument("root", type=Path, help="the extracted dataset folder")
     parser.add_argument("--verify-counts", action="store_true")
     parser.add_argument("--out", type=Path, help="write the summary table as CSV")

@@ -191,12 +191,14 @@ class ConsolidatingStrategy(Strategy):
 
     When phase t starts, the parent's weights are the weights at the end of phase t-1: the
     parent's task is consolidated then (`consolidate`); the tasks before it come from the state
-    the parent run saved (or, on resume, from state/last.pt).
+    the parent run saved (or, on resume, from state/last.pt). `per_task[j]` holds what
+    `consolidate` returned for the task of pipeline j; it is the strategy's saved state.
     """
 
     def __init__(self, method: dict[str, Any] | None, label_smoothing: float = 0.0) -> None:
         super().__init__(method, label_smoothing)
         self.consolidated: list[str] = []
+        self.per_task: list[dict[str, Any]] = []
 
     def before_phase(self, ctx: PhaseContext) -> None:
         super().before_phase(ctx)
@@ -206,9 +208,10 @@ class ConsolidatingStrategy(Strategy):
             self._inherit(ctx)
         parent = ctx.parent_spec()
         if parent is not None and len(self.consolidated) < ctx.new_index:
-            task = parent["task"] or parent["tasks"][-1]
-            self.consolidate(ctx, task, ctx.new_index - 1, ctx.load_bank(task))
+            task = parent["task"]
+            found = self.consolidate(ctx, task, ctx.new_index - 1, ctx.load_bank(task))
             self.consolidated.append(task["name"])
+            self.per_task.append(found)
 
     def _inherit(self, ctx: PhaseContext) -> None:
         parent = ctx.parent_spec()
@@ -219,14 +222,21 @@ class ConsolidatingStrategy(Strategy):
             used = (parent.get("method") or {}).get("name")
             raise StrategyStateError(
                 f"run {ctx.parent_dir} saved no {self.name} state (it was trained with method "
-                f"{used!r}); train its phases with method.name={self.name}, "
-                f"or delete {ctx.parent_dir} and re-run the workflow"
+                f"{used!r}); train every phase after the first with method.name={self.name} "
+                f"(a {self.name} chain), or delete {ctx.parent_dir} and re-run the workflow"
             )
         self.load_state_dict(state)
 
-    def consolidate(self, ctx: PhaseContext, task: dict, pipeline: int, bank: Any) -> None:
-        """Remember what this strategy needs of `task` (learnt by `pipeline`)."""
+    def consolidate(self, ctx: PhaseContext, task: dict, pipeline: int, bank: Any) -> dict:
+        """What this strategy keeps of `task` (learnt by `pipeline`; `bank` = its train images)."""
         raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"tasks": list(self.consolidated), "per_task": self.per_task}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.consolidated = list(state["tasks"])
+        self.per_task = list(state["per_task"])
 
 
 def register_strategy(cls: type[Strategy]) -> type[Strategy]:
