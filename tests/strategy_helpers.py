@@ -26,6 +26,12 @@ def phase_one(path: Path, **overrides) -> dict:
     return config
 
 
+def trained(tmp_path_factory, name: str) -> dict:
+    """`phase_one` in a fresh folder; the folder is the config's `workdir` entry."""
+    path = tmp_path_factory.mktemp(name)
+    return {**phase_one(path), "workdir": path}
+
+
 def phase_two(config: dict, name: str, **settings) -> dict:
     """The phase-2 spec of strategy `name` (its `method.<name>` settings updated)."""
     method = {**config["method"], "name": name}

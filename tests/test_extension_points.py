@@ -231,8 +231,7 @@ def test_forced_rerun_of_a_finished_run_trains_from_scratch(workdir: Path) -> No
         run_phase(spec, run_dir, RUNTIME)
         for name in ("model.pt", "history.csv", "metrics.json"):  # what `snakemake -f` removes
             (run_dir / name).unlink()
-        epochs: list[int] = []
-        run_phase(spec, run_dir, RUNTIME, epoch_callback=lambda e, m, r: epochs.append(e))
+        epochs = _epochs_trained(spec, run_dir)
     assert epochs == list(range(1, config["train"]["epochs"] + 1))
 
 
@@ -248,14 +247,25 @@ def _stop_at(epoch_to_stop: int):
     return callback
 
 
+def _interrupted(workdir: Path, run_dir: Path) -> dict:
+    """A 3-epoch finetune phase 2 stopped after epoch 2 (run inside `workdir`)."""
+    spec = phase_two(_config(workdir), "finetune")
+    spec["train"]["epochs"] = 3
+    with pytest.raises(Interrupt):
+        run_phase(spec, run_dir, RUNTIME, epoch_callback=_stop_at(2))
+    return spec
+
+
+def _epochs_trained(spec: dict, run_dir: Path) -> list[int]:
+    epochs: list[int] = []
+    run_phase(spec, run_dir, RUNTIME, epoch_callback=lambda e, m, r: epochs.append(e))
+    return epochs
+
+
 def test_checkpoint_of_other_parent_weights_is_not_resumed(workdir: Path) -> None:
-    config = _config(workdir)
     with chdir(workdir):
-        spec = phase_two(config, "finetune")
-        spec["train"]["epochs"] = 3
         run_dir = Path("results/other_parent")
-        with pytest.raises(Interrupt):
-            run_phase(spec, run_dir, RUNTIME, epoch_callback=_stop_at(2))
+        spec = _interrupted(workdir, run_dir)
         parent = RUNS / spec["parent"] / "model.pt"
         original = parent.read_bytes()
         state = load_checkpoint(parent)
@@ -264,24 +274,18 @@ def test_checkpoint_of_other_parent_weights_is_not_resumed(workdir: Path) -> Non
         }
         save_checkpoint(parent, state)
         try:
-            epochs: list[int] = []
-            run_phase(spec, run_dir, RUNTIME, epoch_callback=lambda e, m, r: epochs.append(e))
+            epochs = _epochs_trained(spec, run_dir)
         finally:
             parent.write_bytes(original)
     assert epochs == [1, 2, 3]
 
 
 def test_checkpoint_of_the_same_run_is_resumed(workdir: Path) -> None:
-    config = _config(workdir)
     with chdir(workdir):
-        spec = phase_two(config, "finetune")
-        spec["train"]["epochs"] = 3
         run_dir = Path("results/same_parent")
-        with pytest.raises(Interrupt):
-            run_phase(spec, run_dir, RUNTIME, epoch_callback=_stop_at(2))
+        spec = _interrupted(workdir, run_dir)
         saved = load_checkpoint(run_dir / "state" / "last.pt")
-        epochs: list[int] = []
-        run_phase(spec, run_dir, RUNTIME, epoch_callback=lambda e, m, r: epochs.append(e))
+        epochs = _epochs_trained(spec, run_dir)
         assert not (run_dir / "state" / "last.pt").exists()
         metrics = json.loads((run_dir / "metrics.json").read_text())
     assert saved["identity"]["run"] == run_hash(spec)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 from engine_helpers import chdir
-from strategy_helpers import RUNS, RUNTIME, fake_bank, phase_one, phase_two, tiny_model
+from strategy_helpers import RUNS, RUNTIME, fake_bank, phase_two, tiny_model, trained
 
 from reid.engine import load_model, run_phase
 from reid.engine.checkpoint import load_checkpoint
@@ -57,9 +57,9 @@ def test_penalty_is_zero_at_the_anchor_and_grows_away_from_it(tmp_path: Path) ->
     g = torch.Generator().manual_seed(0)
     delta = {n: torch.randn(p.shape, generator=g) * 1e-2 for n, p in model.base.named_parameters()}
     _shift(model, delta, 1.0)
-    one = float(ewc_penalty(model, strategy.per_task))
+    one = float(ewc_penalty(model, strategy.per_task).detach())
     _shift(model, delta, 1.0)
-    two = float(ewc_penalty(model, strategy.per_task))
+    two = float(ewc_penalty(model, strategy.per_task).detach())
     assert 0 < one < two
     assert two == pytest.approx(4 * one, rel=1e-4)  # quadratic in the distance
 
@@ -80,8 +80,7 @@ def test_penalty_gradient_pulls_back_to_the_anchor(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory) -> dict:
-    path = tmp_path_factory.mktemp("ewc")
-    return {**phase_one(path), "workdir": path}
+    return trained(tmp_path_factory, "ewc")
 
 
 def test_phase2_trains_with_the_penalty_and_saves_fisher_and_anchor(config: dict) -> None:

@@ -20,10 +20,10 @@ from strategy_helpers import (
     RUNS,
     RUNTIME,
     fake_bank,
-    phase_one,
     phase_two,
     states_equal,
     tiny_model,
+    trained,
 )
 
 from reid.engine import load_model, run_phase
@@ -37,10 +37,7 @@ SETTINGS = {"size": 8, "per_batch": 4}
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory) -> dict:
-    path = tmp_path_factory.mktemp("replay")
-    config = phase_one(path)
-    config["workdir"] = path
-    return config
+    return trained(tmp_path_factory, "replay")
 
 
 def test_selection_is_seeded_sized_and_spreads_over_identities() -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 from engine_helpers import chdir
-from strategy_helpers import RUNS, RUNTIME, fake_bank, phase_one, phase_two, tiny_model
+from strategy_helpers import RUNS, RUNTIME, fake_bank, phase_two, tiny_model, trained
 
 from reid.data.transforms import EvalTransform
 from reid.engine import run_phase
@@ -68,8 +68,7 @@ def test_strategy_loss_is_zero_while_learner_equals_teacher(tmp_path: Path) -> N
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory) -> dict:
-    path = tmp_path_factory.mktemp("spd")
-    return {**phase_one(path), "workdir": path}
+    return trained(tmp_path_factory, "spd")
 
 
 def test_phase2_trains_with_spd(config: dict) -> None:

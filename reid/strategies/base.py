@@ -239,10 +239,42 @@ class ConsolidatingStrategy(Strategy):
         self.per_task = list(state["per_task"])
 
 
-def register_strategy(cls: type[Strategy]) -> type[Strategy]:
-    """Class decorator: register a strategy under its `name`."""
-    STRATEGIES.add(cls.name, cls)
-    return cls
+def options_section(**properties: dict[str, Any]) -> dict[str, Any]:
+    """A strategy's `options`: the JSON schema of `method.<name>` with these properties."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "default": {},
+        "properties": properties,
+    }
+
+
+def register_strategy(
+    name: str,
+    label: str,
+    *,
+    order: int = 100,
+    options: dict[str, dict[str, Any]] | None = None,
+    reads: tuple[str, ...] | None = None,
+    variants: dict[str, tuple[str, dict[str, Any]]] | None = None,
+    sequential: bool = True,
+) -> Callable[[type[Strategy]], type[Strategy]]:
+    """Class decorator: register a strategy as `name` with its report `label`.
+
+    `options`: the properties (JSON schema, with defaults) of its section `method.<name>`;
+    `reads`: the keys of `method` it reads (default `trainable`, plus its section if it has one).
+    """
+
+    def add(cls: type[Strategy]) -> type[Strategy]:
+        cls.name, cls.label, cls.order, cls.sequential = name, label, order, sequential
+        cls.options = None if options is None else options_section(**options)
+        own = (name,) if options is not None else ()
+        cls.reads = reads if reads is not None else ("trainable", *own)
+        cls.variants = variants or {}
+        STRATEGIES.add(name, cls)
+        return cls
+
+    return add
 
 
 def make_strategy(method: dict[str, Any] | None, label_smoothing: float) -> Strategy:

@@ -7,33 +7,27 @@ from typing import Any
 from reid.losses import CovarianceTerm
 from reid.strategies.base import Batch, LossParts, PhaseContext, Strategy, register_strategy
 
+PAPER_VARIANT = {"covariance": {"variant": "paper"}}
 
-@register_strategy
+
+# `method.covariance`: its settings, as JSON schema with defaults.
+OPTIONS = {
+    "variant": {"type": "string", "enum": ["paper", "detached", "off"], "default": "detached"},
+    "lam": {"type": "number", "default": 1.0},
+    "alpha": {"type": "number", "default": 1.0e-9},
+    "beta": {"type": "number", "default": 0.0},
+}
+
+
+@register_strategy(
+    "covariance",
+    "covariance (paper, detached = authors' code)",
+    order=10,
+    variants={"covariance_paper": ("covariance (gradient variant)", PAPER_VARIANT)},
+    options=OPTIONS,
+)
 class CovarianceStrategy(Strategy):
     """Cross-entropy on the new pipeline + the covariance loss over all pipelines (eq. 1)."""
-
-    name = "covariance"
-    label = "covariance (paper, detached = authors' code)"
-    reads = ("trainable", "covariance")
-    variants = {
-        "covariance_paper": ("covariance (gradient variant)", {"covariance": {"variant": "paper"}})
-    }
-    order = 10
-    options = {
-        "type": "object",
-        "additionalProperties": False,
-        "default": {},
-        "properties": {
-            "variant": {
-                "type": "string",
-                "enum": ["paper", "detached", "off"],
-                "default": "detached",
-            },
-            "lam": {"type": "number", "default": 1.0},
-            "alpha": {"type": "number", "default": 1.0e-9},
-            "beta": {"type": "number", "default": 0.0},
-        },
-    }
 
     def before_phase(self, ctx: PhaseContext) -> None:
         super().before_phase(ctx)

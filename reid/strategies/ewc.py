@@ -16,13 +16,8 @@ import torch
 from torch import nn
 
 from reid.data.transforms import EvalTransform
-from reid.strategies.base import (
-    Batch,
-    ConsolidatingStrategy,
-    LossParts,
-    PhaseContext,
-    register_strategy,
-)
+from reid.strategies import base
+from reid.strategies.base import register_strategy
 
 
 def backbone_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
@@ -65,26 +60,19 @@ def ewc_penalty(model: nn.Module, per_task: list[dict[str, Any]]) -> torch.Tenso
     return penalty
 
 
-@register_strategy
-class EwcStrategy(ConsolidatingStrategy):
+# `method.ewc`: its settings, as JSON schema with defaults.
+OPTIONS = {
+    "weight": {"type": "number", "minimum": 0, "default": 100.0},
+    "fisher_batches": {"type": "integer", "minimum": 1, "default": 16},
+    "seed": {"type": "integer", "default": 0},
+}
+
+
+@register_strategy("ewc", "EWC", order=70, options=OPTIONS)
+class EwcStrategy(base.ConsolidatingStrategy):
     """Cross-entropy on the new task + the EWC penalty of every earlier task."""
 
-    name = "ewc"
-    label = "EWC"
-    reads = ("trainable", "ewc")
-    order = 70
-    options = {
-        "type": "object",
-        "additionalProperties": False,
-        "default": {},
-        "properties": {
-            "weight": {"type": "number", "minimum": 0, "default": 100.0},
-            "fisher_batches": {"type": "integer", "minimum": 1, "default": 16},
-            "seed": {"type": "integer", "default": 0},
-        },
-    }
-
-    def consolidate(self, ctx: PhaseContext, task: dict, pipeline: int, bank: Any) -> dict:
+    def consolidate(self, ctx: base.PhaseContext, task: dict, pipeline: int, bank: Any) -> dict:
         opts = self.settings
         size = ctx.spec["train"]["batch"]["p"] * ctx.spec["train"]["batch"]["k"]
         fisher = diagonal_fisher(
@@ -93,8 +81,8 @@ class EwcStrategy(ConsolidatingStrategy):
         anchor = {n: p.detach().clone() for n, p in backbone_parameters(ctx.model).items()}
         return {"fisher": fisher, "anchor": anchor}
 
-    def loss(self, model: nn.Module, out: Any, batch: Batch) -> LossParts:
+    def loss(self, model: nn.Module, out: Any, batch: base.Batch) -> base.LossParts:
         ce = self.ce(out.logits[-1], batch.pids)
         penalty = ewc_penalty(model, self.per_task)
         total = ce + self.settings["weight"] / 2 * penalty
-        return LossParts(total, {"ce": ce.detach(), "ewc": penalty.detach()})
+        return base.LossParts(total, {"ce": ce.detach(), "ewc": penalty.detach()})

@@ -5,10 +5,6 @@ from __future__ import annotations
 from reid.strategies.base import Strategy, register_strategy
 
 
-@register_strategy
+@register_strategy("finetune", "fine-tuning", order=20)
 class FinetuneStrategy(Strategy):
     """Earlier pipelines frozen, base and new pipeline learn the new task with cross-entropy."""
-
-    name = "finetune"
-    label = "fine-tuning"
-    order = 20

@@ -9,12 +9,6 @@ from __future__ import annotations
 from reid.strategies.base import Strategy, register_strategy
 
 
-@register_strategy
+@register_strategy("joint", "joint training", order=40, reads=(), sequential=False)
 class JointStrategy(Strategy):
     """Plain cross-entropy on the pipeline of the batch's task; nothing is frozen."""
-
-    name = "joint"
-    label = "joint training"
-    reads = ()
-    sequential = False
-    order = 40

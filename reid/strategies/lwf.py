@@ -11,24 +11,16 @@ import torch
 from reid.losses import lwf_loss
 from reid.strategies.base import Batch, LossParts, PhaseContext, Strategy, register_strategy
 
+# `method.lwf`: its settings, as JSON schema with defaults.
+OPTIONS = {
+    "temperature": {"type": "number", "exclusiveMinimum": 0, "default": 2.0},
+    "weight": {"type": "number", "minimum": 0, "default": 1.0},
+}
 
-@register_strategy
+
+@register_strategy("lwf", "Learning without Forgetting", order=30, options=OPTIONS)
 class LwfStrategy(Strategy):
     """Cross-entropy on the new pipeline + KL to the parent's logits on every earlier pipeline."""
-
-    name = "lwf"
-    label = "Learning without Forgetting"
-    reads = ("trainable", "lwf")
-    order = 30
-    options = {
-        "type": "object",
-        "additionalProperties": False,
-        "default": {},
-        "properties": {
-            "temperature": {"type": "number", "exclusiveMinimum": 0, "default": 2.0},
-            "weight": {"type": "number", "minimum": 0, "default": 1.0},
-        },
-    }
 
     def before_phase(self, ctx: PhaseContext) -> None:
         super().before_phase(ctx)

@@ -15,13 +15,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from reid.strategies.base import (
-    Batch,
-    ConsolidatingStrategy,
-    LossParts,
-    PhaseContext,
-    register_strategy,
-)
+from reid.strategies import base
+from reid.strategies.base import register_strategy
 
 
 def select_exemplars(pids: torch.Tensor, size: int, selection: str, seed: int) -> torch.Tensor:
@@ -44,31 +39,24 @@ def select_exemplars(pids: torch.Tensor, size: int, selection: str, seed: int) -
     return torch.tensor(sorted(chosen), dtype=torch.long)
 
 
-@register_strategy
-class ReplayStrategy(ConsolidatingStrategy):
+# `method.replay`: its settings, as JSON schema with defaults.
+OPTIONS = {
+    "size": {"type": "integer", "minimum": 1, "default": 32},
+    "per_batch": {"type": "integer", "minimum": 1, "default": 8},
+    "selection": {
+        "type": "string",
+        "enum": ["per_identity", "random"],
+        "default": "per_identity",
+    },
+    "seed": {"type": "integer", "default": 0},
+}
+
+
+@register_strategy("replay", "experience replay", order=60, options=OPTIONS)
+class ReplayStrategy(base.ConsolidatingStrategy):
     """Cross-entropy on the new task + cross-entropy of replayed exemplars on their pipelines."""
 
-    name = "replay"
-    label = "experience replay"
-    reads = ("trainable", "replay")
-    order = 60
-    options = {
-        "type": "object",
-        "additionalProperties": False,
-        "default": {},
-        "properties": {
-            "size": {"type": "integer", "minimum": 1, "default": 32},
-            "per_batch": {"type": "integer", "minimum": 1, "default": 8},
-            "selection": {
-                "type": "string",
-                "enum": ["per_identity", "random"],
-                "default": "per_identity",
-            },
-            "seed": {"type": "integer", "default": 0},
-        },
-    }
-
-    def consolidate(self, ctx: PhaseContext, task: dict, pipeline: int, bank: Any) -> dict:
+    def consolidate(self, ctx: base.PhaseContext, task: dict, pipeline: int, bank: Any) -> dict:
         opts = self.settings
         index = select_exemplars(
             bank.pids, opts["size"], opts["selection"], opts["seed"] + pipeline
@@ -80,13 +68,13 @@ class ReplayStrategy(ConsolidatingStrategy):
             "task": torch.full((len(index),), pipeline, dtype=torch.long, device=ctx.device),
         }
 
-    def forward_pipelines(self, batch: Batch) -> list[int]:
+    def forward_pipelines(self, batch: base.Batch) -> list[int]:
         return list(range(self.new_index + 1))
 
     def _memory(self, key: str) -> torch.Tensor:
         return torch.cat([entry[key] for entry in self.per_task])
 
-    def before_step(self, batch: Batch) -> Batch:
+    def before_step(self, batch: base.Batch) -> base.Batch:
         if not self.per_task:
             return batch
         opts = self.settings
@@ -97,7 +85,7 @@ class ReplayStrategy(ConsolidatingStrategy):
         images, pids, camids = (self._memory(k)[pick] for k in ("images", "pids", "camids"))
         return batch.with_rows(images, pids, camids, tasks[pick])
 
-    def loss(self, model: Any, out: Any, batch: Batch) -> LossParts:
+    def loss(self, model: Any, out: Any, batch: base.Batch) -> base.LossParts:
         new = batch.tasks == batch.pipeline
         smoothing = self.ce.label_smoothing
         per_row = torch.zeros(len(batch.pids), device=batch.pids.device)
@@ -111,4 +99,4 @@ class ReplayStrategy(ConsolidatingStrategy):
         ce_new = (per_row * new).sum() / count_new
         replayed = (per_row * ~new).sum() / count_old
         total = per_row.mean()  # the mixed batch: every row on its own task's pipeline
-        return LossParts(total, {"ce": ce_new.detach(), "replay": replayed.detach()})
+        return base.LossParts(total, {"ce": ce_new.detach(), "replay": replayed.detach()})

@@ -29,20 +29,13 @@ def spd_loss(learner: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     return (similarity(teacher) - similarity(learner)).pow(2).sum() / (b * b)
 
 
-@register_strategy
+# `method.spd`: its settings, as JSON schema with defaults.
+OPTIONS = {"weight": {"type": "number", "minimum": 0, "default": 3000.0}}
+
+
+@register_strategy("spd", "similarity-preserving distillation", order=80, options=OPTIONS)
 class SpdStrategy(Strategy):
     """Cross-entropy on the new task + SPD between the parent's and the learner's backbone."""
-
-    name = "spd"
-    label = "similarity-preserving distillation"
-    reads = ("trainable", "spd")
-    order = 80
-    options = {
-        "type": "object",
-        "additionalProperties": False,
-        "default": {},
-        "properties": {"weight": {"type": "number", "minimum": 0, "default": 3000.0}},
-    }
 
     def before_phase(self, ctx: PhaseContext) -> None:
         super().before_phase(ctx)
