@@ -59,6 +59,9 @@ class Registry(Generic[T]):
         """(name, object) pairs in registration order."""
         return list(self._items.items())
 
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)
+
     def __contains__(self, name: object) -> bool:
         return name in self._items
 

@@ -105,7 +105,7 @@ def open_phase(spec: dict[str, Any], run_dir: Path, runtime: Runtime, run_root: 
         run_dir=run_dir,
         parent_dir=None if spec["parent"] is None else run_root / spec["parent"],
         load_bank=lambda task: load_bank(task, "train", spec["data"], runtime.cache_images),
-        resumed=resumed["strategy"] if resumed else None,
+        resumed=resumed.get("strategy") if resumed else None,
     )
     strategy = make_strategy(spec["method"], spec["train"]["label_smoothing"])
     strategy.before_phase(ctx)
