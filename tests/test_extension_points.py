@@ -86,6 +86,15 @@ def test_unknown_method_is_refused_in_one_line_listing_every_method(capsys) -> N
         assert name in err
 
 
+@pytest.mark.parametrize("registry", [STRATEGIES, STUDIES, DATASETS, STYLES])
+def test_unknown_names_are_refused_in_one_line_listing_the_registered_ones(registry) -> None:
+    with pytest.raises(ConfigError) as info:
+        registry.get("nope")
+    message = str(info.value)
+    assert "\n" not in message and "'nope'" in message
+    assert all(name in message for name in registry.names())
+
+
 def test_joint_is_a_strategy_but_not_a_phase_method() -> None:
     assert STRATEGIES.get("joint").sequential is False
     with pytest.raises(ConfigError, match="method.name"):
