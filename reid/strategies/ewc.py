@@ -4,8 +4,12 @@ After each phase (computed when the next one starts, from the parent's weights: 
 the end of that phase) the diagonal Fisher information of the backbone's parameters is
 estimated on the task's training images through the task's own pipeline; later phases add the
 quadratic penalty  weight/2 · Σ_tasks Σ_i F_i (θ_i − θ*_i)².  The Fisher is the mean of squared
-batch gradients of the cross-entropy (the empirical Fisher, as in Avalanche's EWC plugin). Fisher
-and anchor weights of every earlier task are saved with the run (`strategy.pt`).
+batch gradients of the cross-entropy (the empirical Fisher, as in Avalanche's EWC plugin). With
+`normalize` (default) it is divided by its largest entry, so the penalty's largest curvature is
+`weight` whatever the scale of the gradients: plain SGD on the penalty stays stable while
+lr · weight < 2 (the raw Fisher of a small re-ID batch can be large enough to make any fixed
+weight diverge). Fisher and anchor weights of every earlier task are saved with the run
+(`strategy.pt`).
 """
 
 from __future__ import annotations
@@ -62,7 +66,8 @@ def ewc_penalty(model: nn.Module, per_task: list[dict[str, Any]]) -> torch.Tenso
 
 # `method.ewc`: its settings, as JSON schema with defaults.
 OPTIONS = {
-    "weight": {"type": "number", "minimum": 0, "default": 100.0},
+    "weight": {"type": "number", "minimum": 0, "default": 10.0},
+    "normalize": {"type": "boolean", "default": True},
     "fisher_batches": {"type": "integer", "minimum": 1, "default": 16},
     "seed": {"type": "integer", "default": 0},
 }
@@ -78,6 +83,9 @@ class EwcStrategy(base.ConsolidatingStrategy):
         fisher = diagonal_fisher(
             ctx.model, pipeline, bank, opts["fisher_batches"], size, opts["seed"] + pipeline
         )
+        if opts["normalize"]:
+            largest = torch.stack([f.max() for f in fisher.values()]).max().clamp(min=1e-30)
+            fisher = {name: f / largest for name, f in fisher.items()}
         anchor = {n: p.detach().clone() for n, p in backbone_parameters(ctx.model).items()}
         return {"fisher": fisher, "anchor": anchor}
 
