@@ -118,7 +118,7 @@ def test_paper_config_dry_run_plans_expected_jobs(tmp_path: Path) -> None:
     others = len(comparison_methods()) - 2  # covariance and joint
     assert counts["train_phase"] == 2 + others + 1
     # Main 3 + 2 new evaluations per sequential baseline (phase 1 is shared) + 2 for joint.
-    assert counts["evaluate_task"] == 13
+    assert counts["evaluate_task"] == 3 + 2 * others + 2
     assert counts["main_results"] == 1
     assert counts["comparison"] == 1
     for rule in ("study_create", "study_worker", "study_aggregate"):
