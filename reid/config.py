@@ -29,7 +29,9 @@ def load_schema() -> dict[str, Any]:
             f"config schema not found at {SCHEMA_PATH}; install the package editable "
             "(`pip install -e .`) from a clone of the repository"
         )
-    return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+    from reid.extensions import fill_schema
+
+    return fill_schema(yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -149,6 +151,9 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_cross_keys(config: dict[str, Any]) -> None:
+    from reid.extensions import check_styles
+
+    check_styles(config)
     names = [task["name"] for task in config["tasks"]]
     if len(set(names)) != len(names):
         raise ConfigError(f"config key 'tasks': task names must be unique, got {names}")

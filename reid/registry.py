@@ -47,7 +47,8 @@ class Registry(Generic[T]):
         """The object registered as `name`, or a ConfigError listing every registered name."""
         if name not in self._items:
             raise ConfigError(
-                f"unknown {self.kind} {name!r}; registered {self.kind}s: {', '.join(self.names())}"
+                f"unknown {self.kind} {name!r}; registered {self.kind} names: "
+                f"{', '.join(self.names())}"
             )
         return self._items[name]
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from reid.config import stable_hash
 from reid.io import file_lock
+from reid.strategies import comparison_section, comparison_strategy, hashed_section
 
 RUNS_ROOT = Path("results/runs")
 RUN_OUTPUTS = ("model.pt", "history.csv", "metrics.json")
@@ -74,7 +75,9 @@ def phase_spec(
     """Spec of training phase `phase` (1-based) on `config['tasks'][phase - 1]`.
 
     Phase 1 carries no method (it is the same for every continual strategy, so it is shared);
-    `method` and `train` override the config's sections for this phase only.
+    later phases carry only the keys of `method` their strategy reads (`Strategy.reads`), so a
+    setting of another strategy does not change their hash. `method` and `train` override the
+    config's sections for this phase only.
     """
     if phase > 1 and parent is None:
         raise ValueError("a phase after the first needs a parent run")
@@ -91,19 +94,22 @@ def phase_spec(
         "data": {k: config["data"][k] for k in ("height", "width", "skip_corrupt")},
         "model": copy.deepcopy(config["model"]),
         "train": train_cfg,
-        "method": None if phase == 1 else copy.deepcopy(method or config["method"]),
+        "method": None if phase == 1 else hashed_section(method or config["method"]),
         "seed": config["seed"] if seed is None else seed,
     }
     return spec
 
 
-def joint_spec(config: dict[str, Any], *, seed: int | None = None) -> dict[str, Any]:
-    """Spec of joint training on all tasks at once (the upper bound of the comparison)."""
+def joint_spec(
+    config: dict[str, Any], *, seed: int | None = None, method: str = "joint"
+) -> dict[str, Any]:
+    """Spec of training on all tasks at once (`joint`: the upper bound of the comparison)."""
     spec = phase_spec(config, 1, None, seed=seed)
     spec["kind"] = "joint"
     spec["phase"] = len(config["tasks"])
     spec["task"] = None
     spec["tasks"] = [task_entry(config, task) for task in config["tasks"]]
+    spec["method"] = {"name": method}
     return spec
 
 
@@ -146,14 +152,9 @@ def run_lock(directory: Path) -> Iterator[None]:
 
 
 def method_section(config: dict[str, Any], name: str) -> dict[str, Any]:
-    """The `method` section of a comparison method (`covariance_paper` = the gradient variant)."""
-    method = copy.deepcopy(config["method"])
-    if name == "covariance_paper":
-        method["name"] = "covariance"
-        method["covariance"]["variant"] = "paper"
-    else:
-        method["name"] = name
-    return method
+    """The `method` section of a comparison method (a strategy, or a variant such as
+    `covariance_paper` = covariance with the gradient variant)."""
+    return comparison_section(config["method"], name)
 
 
 def comparison_plan(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -161,14 +162,14 @@ def comparison_plan(config: dict[str, Any]) -> list[dict[str, Any]]:
 
     Each entry lists its specs (phases, or one joint run) and its evaluations
     (`step`, `task`, `task_index`, `run`): the whole accuracy matrix for sequential methods,
-    the last row for `joint`.
+    the last row for a method trained on all tasks at once (`joint`).
     """
     names = [task["name"] for task in config["tasks"]]
     entries = []
     for seed in config["comparison"]["seeds"]:
         for method in config["comparison"]["methods"]:
-            if method == "joint":
-                specs = [joint_spec(config, seed=seed)]
+            if not comparison_strategy(method).sequential:
+                specs = [joint_spec(config, seed=seed, method=method)]
                 last = run_hash(specs[0])
                 evals = [
                     {"step": len(names), "task": name, "task_index": j, "run": last}

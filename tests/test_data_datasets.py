@@ -156,7 +156,7 @@ def test_verify_counts_reports_expected_and_found_per_split(tmp_path):
 def test_verify_counts_passes_when_counts_match(tmp_path, monkeypatch):
     tiny = {"train": (3, 6), "query": (2, 2), "gallery": (3, 5)}
     spec = dataclasses.replace(DATASETS["market1501"], counts=tiny)
-    monkeypatch.setitem(DATASETS, "market1501", spec)
+    monkeypatch.setitem(DATASETS._items, "market1501", spec)
     root = make_market(tmp_path / "m")
     assert len(load_dataset("market1501", root, verify_counts=True).train) == 6
 

@@ -14,6 +14,7 @@ from reid.engine import Runtime, load_model, run_phase
 from reid.engine.checkpoint import load_checkpoint
 from reid.errors import CheckpointError
 from reid.runs import main_chain, run_hash
+from reid.strategies import sequential_methods
 
 RUNTIME = Runtime(device_name="cpu", threads=1)
 
@@ -80,7 +81,7 @@ def test_killed_and_resumed_run_equals_uninterrupted(workdir: Path) -> None:
         )
 
 
-@pytest.mark.parametrize("method", ["covariance", "finetune", "lwf", "frozen_base"])
+@pytest.mark.parametrize("method", sequential_methods())
 def test_phase2_keeps_pipeline1_frozen(workdir: Path, method: str) -> None:
     with chdir(workdir):
         config = _config(workdir)

@@ -453,6 +453,9 @@ def test_resume_checkpoint_of_another_class_count(tmp_path: Path, capsys) -> Non
     spec = main_chain(config)[0]
     run_dir = tmp_path / "results" / "runs" / run_hash(spec)
     last = _fake_model_pt(run_dir / "state" / "last.pt", "resnet18", [5], spec)
+    # It claims to be this run's checkpoint (same spec, no parent): only then is it resumed.
+    state = torch.load(last, weights_only=True)
+    torch.save({**state, "identity": {"run": run_hash(spec), "parent": None}}, last)
     before = last.read_bytes()
     with chdir(tmp_path):
         refused(

@@ -21,6 +21,8 @@ from workflow_helpers import (
     snakemake,
 )
 
+from reid.strategies import comparison_methods
+
 EVAL_KEYS = {
     "rank1",
     "rank5",
@@ -74,14 +76,9 @@ def test_whole_dag_writes_every_output(finished: Path) -> None:
         best = json.loads((finished / "results" / "optuna" / f"best_{study}.json").read_text())
         assert best["best_value"] is not None
     continual = pd.read_csv(tables / "continual.csv")
-    assert set(continual["method"]) == {
-        "covariance",
-        "covariance_paper",
-        "finetune",
-        "lwf",
-        "joint",
-        "frozen_base",
-    }
+    # Every registered method and variant by default, the three literature baselines included.
+    assert set(continual["method"]) == set(comparison_methods())
+    assert {"replay", "ewc", "spd"} <= set(continual["method"])
     html = (finished / "results" / "report" / "index.html").read_text(encoding="utf-8")
     assert len(html) > 10_000
     # rank lists: main run after phases 1 and 2, lwf after phase 2, embedded in the report
@@ -123,10 +120,12 @@ def test_paper_config_dry_run_plans_expected_jobs(tmp_path: Path) -> None:
     proc = snakemake(folder, "-n", "-p", "--cores", "8", "--configfile", "config/paper.yaml")
     counts = job_counts(proc.stdout)
     assert counts["prepare_dataset"] == 2
-    # Main chain (2 phases) + comparison: 4 more phase-2 runs (covariance is the main run) + joint.
-    assert counts["train_phase"] == 7
+    # Main chain (2 phases) + comparison: a phase-2 run per other sequential method or variant
+    # (covariance is the main run) + joint.
+    others = len(comparison_methods()) - 2  # covariance and joint
+    assert counts["train_phase"] == 2 + others + 1
     # Main 3 + 2 new evaluations per sequential baseline (phase 1 is shared) + 2 for joint.
-    assert counts["evaluate_task"] == 13
+    assert counts["evaluate_task"] == 3 + 2 * others + 2
     assert counts["main_results"] == 1
     assert counts["comparison"] == 1
     for rule in ("study_create", "study_worker", "study_aggregate"):

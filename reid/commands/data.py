@@ -34,9 +34,9 @@ def prepare(args: argparse.Namespace) -> int:
 
 
 def _generate_args(parser: argparse.ArgumentParser) -> None:
-    from reid.data.adapters import style_adapters
-
-    parser.add_argument("--style", choices=list(style_adapters()), required=True)
+    parser.add_argument(
+        "--style", required=True, help="a registered generated style (market, duke, msmt, ...)"
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--num-train-ids", type=int, default=48)
     parser.add_argument("--num-test-ids", type=int, default=48)

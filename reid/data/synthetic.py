@@ -23,6 +23,7 @@ from PIL import Image, ImageFilter
 from reid import io
 from reid.data import naming
 from reid.errors import ConfigError, DatasetError
+from reid.registry import Registry
 
 GENERATOR_VERSION = 2
 MARKER = ".synthetic.json"
@@ -32,6 +33,18 @@ NUM_CAMERAS = {"market": 6, "duke": 8, "msmt": 15}
 # styles registered by reid.data.adapters (one per LReID dataset): name -> object with
 # `adapter`, `validate(params)` and `write(folder, params) -> manifest`
 EXTRA_STYLES: dict[str, Any] = {}
+# Generated styles, each naming the dataset adapter whose folder layout and names it writes.
+STYLES: Registry[str] = Registry("synthetic style")
+
+
+def register_style(style: str, adapter: str, code: int, num_cameras: int) -> None:
+    """Register a generated style (its look is drawn by `_style_ranges` & co. below)."""
+    STYLE_ADAPTER[style], STYLE_CODE[style], NUM_CAMERAS[style] = adapter, code, num_cameras
+    STYLES.add(style, adapter)
+
+
+for _style, _adapter in list(STYLE_ADAPTER.items()):
+    register_style(_style, _adapter, STYLE_CODE[_style], NUM_CAMERAS[_style])
 JPEG_QUALITY = 90
 
 # Clothing palette (RGB in [0, 1]): well separated hues and lightness levels.

@@ -16,7 +16,9 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     save_torch(path, state)
 
 
-def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def load_checkpoint(
+    path: Path, map_location: str | torch.device = "cpu", require: str = "model"
+) -> dict[str, Any]:
     """Load a checkpoint safely (no pickled code), with a clear error when it is unusable."""
     path = Path(path)
     if not path.is_file():
@@ -28,8 +30,8 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
             f"checkpoint {path} cannot be read ({type(exc).__name__}: {_reason(exc)}); "
             "delete it and re-run the rule that wrote it"
         ) from None
-    if not isinstance(state, dict) or "model" not in state:
-        raise CheckpointError(f"checkpoint {path} holds no model state; delete it and re-run")
+    if not isinstance(state, dict) or require not in state:
+        raise CheckpointError(f"checkpoint {path} holds no {require} state; delete it and re-run")
     return state
 
 

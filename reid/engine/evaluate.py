@@ -9,8 +9,9 @@ from typing import Any
 import torch
 
 from reid.data.transforms import EvalTransform
+from reid.engine.models import load_model
 from reid.engine.runtime import Runtime
-from reid.engine.trainer import load_bank, load_model
+from reid.engine.sources import load_bank
 from reid.evaluation import evaluate_features, extract_features, parse_feature_source
 
 RANKS = (1, 5, 10, 20)

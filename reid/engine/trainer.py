@@ -1,13 +1,16 @@
-"""Training of one phase (or of the joint upper bound), with per-epoch checkpoints and resume."""
+"""Training of one phase (or of the joint upper bound), with per-epoch checkpoints and resume.
+
+The trainer knows no method: it builds the model and the sources, then calls the strategy's
+hooks (`reid.strategies.base`); history columns are whatever loss terms the strategy returns.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,143 +18,47 @@ import pandas as pd
 import torch
 from torch import nn
 
-from reid.data import load_dataset
-from reid.data.images import ImageBank
-from reid.data.sampler import PKSampler
 from reid.data.transforms import TrainTransform
-from reid.engine.checkpoint import check_signature, load_checkpoint, save_checkpoint
+from reid.engine.checkpoint import save_checkpoint
+from reid.engine.models import _without_download, build_model, load_model, model_config
 from reid.engine.optim import build_optimizer, build_scheduler, steps_per_iteration
+from reid.engine.resume import restore, resumable, run_identity, training_state
 from reid.engine.runtime import Runtime
-from reid.engine.strategies import LossParts, Strategy, make_strategy
-from reid.errors import CheckpointError, DatasetError
+from reid.engine.sources import TrainSource, epoch_batches, gather, load_bank, train_sources
 from reid.io import write_csv, write_json
-from reid.models import ModelConfig, MultiPipelineNet, model_signature
-from reid.runs import RUNS_ROOT, run_hash
+from reid.models import model_signature
+from reid.runs import RUNS_ROOT
+from reid.strategies import STRATEGY_STATE, Batch, LossParts, PhaseContext, Strategy, make_strategy
 
 log = logging.getLogger(__name__)
 EpochCallback = Callable[[int, nn.Module, dict[str, Any]], None]
-HISTORY_COLUMNS = ["epoch", "lr", "ce", "cov", "lwf", "total", "couples", "images", "seconds"]
+__all__ = ["load_bank", "load_model", "model_config", "run_phase", "_without_download"]
 
 
 @dataclass
-class TrainSource:
-    """The training images of one task and the pipeline that learns them."""
+class Phase:
+    """Everything one phase trains with."""
 
-    name: str
-    pipeline: int
-    bank: ImageBank
-    sampler: PKSampler
+    spec: dict[str, Any]
+    run_dir: Path
+    ctx: PhaseContext
+    strategy: Strategy
+    sources: list[TrainSource]
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    stepper: Stepper
+    transform: TrainTransform
+    identity: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    start_epoch: int = 0
 
     @property
-    def num_classes(self) -> int:
-        return int(self.bank.pids.max()) + 1
+    def model(self) -> nn.Module:
+        return self.ctx.model
 
-
-def prepared_root(dataset_dir: str | Path) -> Path:
-    """Dataset root recorded by `reid prepare` in `<dataset_dir>/READY.json`."""
-    ready = Path(dataset_dir) / "READY.json"
-    if not ready.is_file():
-        raise DatasetError(
-            f"dataset folder {dataset_dir} is not prepared ({ready} missing); "
-            "run `reid prepare` (or the Snakemake rule `prepare_dataset`) first"
-        )
-    return Path(json.loads(ready.read_text(encoding="utf-8"))["root"])
-
-
-def load_bank(
-    task: dict[str, Any], split: str, data: dict[str, Any], cache: bool = True
-) -> ImageBank:
-    """Decoded uint8 images of one split of a prepared task."""
-    root = prepared_root(task["root"])
-    splits = load_dataset(task["dataset"], root)
-    samples = getattr(splits, split)
-    cache_path = None
-    if cache:
-        cache_path = Path(task["root"]) / "cache" / f"{split}_{data['height']}x{data['width']}.pt"
-    return ImageBank.from_samples(
-        samples,
-        data["height"],
-        data["width"],
-        skip_corrupt=data.get("skip_corrupt", False),
-        cache_path=cache_path,
-    )
-
-
-def model_config(spec: dict[str, Any]) -> ModelConfig:
-    """The model config of a spec."""
-    m = spec["model"]
-    return ModelConfig(
-        backbone=m["backbone"],
-        weights=None if m["weights"] == "none" else m["weights"],
-        classifier_input=m["classifier_input"],
-        embedding=m["embedding"],
-        residual=m["residual"],
-        last_stride=m["last_stride"],
-        head_bn_momentum=m.get("head_bn_momentum", 0.1),
-        input_size=(spec["data"]["height"], spec["data"]["width"]),
-    )
-
-
-def load_model(path: Path, spec: dict[str, Any] | None = None) -> tuple[MultiPipelineNet, dict]:
-    """Rebuild a trained model from its `model.pt` (its spec is stored beside the weights)."""
-    state = load_checkpoint(path)
-    missing = [key for key in ("signature", *(() if spec else ("spec",))) if key not in state]
-    if missing:
-        raise CheckpointError(
-            f"checkpoint {path} lacks {', '.join(missing)}: it is not a model.pt of this suite; "
-            "delete it and re-run the rule that wrote it"
-        )
-    spec = spec or state["spec"]
-    model = MultiPipelineNet(_without_download(model_config(spec)))
-    for classes in state["signature"]["num_classes"]:
-        model.add_pipeline(classes)
-    check_signature(path, state["signature"], model_signature(model))
-    try:
-        model.load_state_dict(state["model"])
-    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(
-            f"checkpoint {path} does not fit the model its signature describes ({reason}); "
-            "delete it and re-run the rule that wrote it"
-        ) from None
-    return model, state
-
-
-def _without_download(cfg: ModelConfig) -> ModelConfig:
-    # Weights come from the parent checkpoint; no need for ImageNet weights.
-    cfg.weights = None
-    return cfg
-
-
-def _build_model(spec: dict[str, Any], run_root: Path) -> MultiPipelineNet:
-    if spec["parent"] is None:
-        return MultiPipelineNet(model_config(spec))
-    parent_path = run_root / spec["parent"] / "model.pt"
-    model, _ = load_model(parent_path, spec)
-    return model
-
-
-def _sources(spec: dict[str, Any], first_pipeline: int, cache: bool) -> list[TrainSource]:
-    tasks = spec["tasks"] if spec["kind"] == "joint" else [spec["task"]]
-    batch = spec["train"]["batch"]
-    sources = []
-    for offset, task in enumerate(tasks):
-        bank = load_bank(task, "train", spec["data"], cache)
-        sampler = PKSampler(bank.pids.tolist(), batch["p"], batch["k"], spec["seed"] + offset)
-        sources.append(TrainSource(task["name"], first_pipeline + offset, bank, sampler))
-    return sources
-
-
-def _epoch_batches(sources: list[TrainSource], epoch: int, cap: int | None):
-    """Round-robin over the sources' batches (one source in a sequential phase)."""
-    per_source = [source.sampler.batches(epoch) for source in sources]
-    longest = max(len(batches) for batches in per_source)
-    plan = []
-    for step in range(longest):
-        for source, batches in zip(sources, per_source, strict=True):
-            if step < len(batches):
-                plan.append((source, batches[step]))
-    return plan[:cap] if cap else plan
+    @property
+    def state_path(self) -> Path:
+        return self.run_dir / "state" / "last.pt"
 
 
 def run_phase(
@@ -161,116 +68,168 @@ def run_phase(
     epoch_callback: EpochCallback | None = None,
     run_root: Path = RUNS_ROOT,
 ) -> dict[str, Any]:
-    """Train one phase described by `spec` into `run_dir`, resuming from its last checkpoint."""
+    """Train one phase described by `spec` into `run_dir`, resuming an interrupted run of it."""
     runtime = (runtime or Runtime()).for_spec(spec)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / "spec.json", spec)
-    device = runtime.device()
     torch.manual_seed(spec["seed"])
-    train = spec["train"]
+    phase = open_phase(spec, run_dir, runtime, Path(run_root))
+    for epoch in range(phase.start_epoch, spec["train"]["epochs"]):
+        row = train_epoch(phase, epoch)
+        save_epoch(phase, row)
+        if epoch_callback is not None:
+            epoch_callback(epoch + 1, phase.model, row)
+    phase.strategy.after_phase(phase.ctx)
+    return finish(phase)
 
-    model = _build_model(spec, Path(run_root))
-    joint = spec["kind"] == "joint"
+
+def open_phase(spec: dict[str, Any], run_dir: Path, runtime: Runtime, run_root: Path) -> Phase:
+    """Model, sources and strategy of a phase, on the runtime's device, resumed if interrupted."""
+    device = runtime.device()
+    model = build_model(spec, run_root)
     first_new = len(model.pipelines)
-    sources = _sources(spec, first_new, runtime.cache_images)
+    sources = train_sources(spec, first_new, runtime.cache_images)
     for source in sources:
         model.add_pipeline(source.num_classes)
-    strategy = make_strategy(None if joint else spec["method"], train["label_smoothing"])
-    strategy.setup(model, first_new)
     model.to(device)
     if runtime.channels_last:
         model.to(memory_format=torch.channels_last)
-    params = [p for p in model.parameters() if p.requires_grad]
+    identity = run_identity(spec, run_root)
+    resumed = resumable(run_dir / "state" / "last.pt", identity)
+    ctx = PhaseContext(
+        spec=spec,
+        model=model,
+        new_index=first_new,
+        device=device,
+        run_dir=run_dir,
+        parent_dir=None if spec["parent"] is None else run_root / spec["parent"],
+        load_bank=lambda task: load_bank(task, "train", spec["data"], runtime.cache_images),
+        resumed=resumed.get("strategy") if resumed else None,
+    )
+    strategy = make_strategy(spec["method"], spec["train"]["label_smoothing"])
+    strategy.before_phase(ctx)
+    strategy.to(device)
+    return _assemble(spec, run_dir, runtime, ctx, strategy, sources, identity, resumed)
+
+
+def _assemble(spec, run_dir, runtime, ctx, strategy, sources, identity, resumed) -> Phase:
+    train = spec["train"]
+    params = [p for p in ctx.model.parameters() if p.requires_grad]
     optimizer = build_optimizer(params, train)
-    plan_len = len(_epoch_batches(sources, 0, train.get("max_batches_per_epoch")))
+    plan_len = len(epoch_batches(sources, 0, train.get("max_batches_per_epoch")))
     scheduler = build_scheduler(optimizer, train, plan_len)
-    per_iteration = steps_per_iteration(train)
+    augment = train["augment"]
     transform = TrainTransform(
-        flip_p=0.5 if train["augment"]["flip"] else 0.0,
-        pad=train["augment"]["pad"],
-        random_erasing_p=train["augment"]["random_erasing"],
-        upscale_crop_p=train["augment"].get("upscale_crop", 0.0),
+        flip_p=0.5 if augment["flip"] else 0.0,
+        pad=augment["pad"],
+        random_erasing_p=augment["random_erasing"],
+        upscale_crop_p=augment.get("upscale_crop", 0.0),
+    )
+    stepper = Stepper.build(ctx.model, strategy, optimizer, runtime, ctx.device)
+    phase = Phase(
+        spec, run_dir, ctx, strategy, sources, optimizer, scheduler, stepper, transform, identity
+    )
+    if resumed is not None:
+        phase.start_epoch, phase.history = restore(
+            phase.state_path, resumed, ctx.model, optimizer, scheduler
+        )
+        log.info("resuming %s at epoch %d", run_dir, phase.start_epoch + 1)
+    return phase
+
+
+def _batch(source: TrainSource, indices, device, epoch: int, step: int) -> Batch:
+    index = torch.as_tensor(indices)
+    bank = source.bank
+    pids = gather(bank.pids, index, device)
+    return Batch(
+        images=gather(bank.images, index, device),
+        pids=pids,
+        camids=gather(bank.camids, index, device),
+        tasks=torch.full_like(pids, source.pipeline),
+        pipeline=source.pipeline,
+        epoch=epoch,
+        step=step,
     )
 
-    state_path = run_dir / "state" / "last.pt"
-    history: list[dict[str, Any]] = []
-    start_epoch = 0
-    if state_path.is_file():
-        start_epoch, history = _resume(state_path, model, optimizer, scheduler)
-        log.info("resuming %s at epoch %d", run_dir, start_epoch + 1)
 
-    scaler = torch.amp.GradScaler(enabled=runtime.amp_dtype(device) == torch.float16)
-    forward = _forward_fn(model, runtime, device)
-    stepper = Stepper(model, strategy, forward, joint, optimizer, scaler, runtime, device)
-    for epoch in range(start_epoch, train["epochs"]):
-        model.train()
-        generator = torch.Generator(device="cpu").manual_seed(spec["seed"] * 100_003 + epoch)
-        plan = _epoch_batches(sources, epoch, train.get("max_batches_per_epoch"))
-        lr = optimizer.param_groups[0]["lr"]
-        sums: dict[str, float] = {}
-        couples = images_seen = 0
-        started = time.perf_counter()
-        for source, indices in plan:
-            index = torch.as_tensor(indices)
-            raw = _gather(source.bank.images, index, device)
-            pids = _gather(source.bank.pids, index, device)
-            camids = _gather(source.bank.camids, index, device)
-            images = transform(raw, generator)
-            if runtime.channels_last:
-                images = images.contiguous(memory_format=torch.channels_last)
-            parts = stepper.step(source, images, pids, camids)
-            for key, value in parts.parts.items():
-                sums[key] = sums.get(key, 0.0) + value
-            sums["total"] = sums.get("total", 0.0) + float(parts.total.detach())
-            couples += parts.couples
-            images_seen += len(indices)
-            if per_iteration and scheduler is not None:
-                scheduler.step()
-        if not per_iteration and scheduler is not None:
-            scheduler.step()
-        seconds = time.perf_counter() - started
-        steps = max(1, len(plan))
-        row = {
-            "epoch": epoch + 1,
-            "lr": lr,
-            "couples": couples,
-            "images": images_seen,
-            "seconds": round(seconds, 4),
+def train_epoch(phase: Phase, epoch: int) -> dict[str, Any]:
+    """One pass over the epoch's batches; returns its history row."""
+    spec, strategy, device = phase.spec, phase.strategy, phase.ctx.device
+    phase.model.train()
+    generator = torch.Generator(device="cpu").manual_seed(spec["seed"] * 100_003 + epoch)
+    plan = epoch_batches(phase.sources, epoch, spec["train"].get("max_batches_per_epoch"))
+    per_iteration = steps_per_iteration(spec["train"])
+    totals = Totals(epoch + 1, phase.optimizer.param_groups[0]["lr"])
+    for step, (source, indices) in enumerate(plan):
+        batch = strategy.before_step(_batch(source, indices, device, epoch, step))
+        batch.images = phase.transform(batch.images, generator)
+        if phase.stepper.runtime.channels_last:
+            batch.images = batch.images.contiguous(memory_format=torch.channels_last)
+        parts = phase.stepper.step(batch)
+        strategy.after_step(batch, parts)
+        totals.add(parts, len(batch.pids))
+        if per_iteration and phase.scheduler is not None:
+            phase.scheduler.step()
+    if not per_iteration and phase.scheduler is not None:
+        phase.scheduler.step()
+    row = totals.row(len(plan))
+    if not math.isfinite(row["total"]):
+        raise FloatingPointError(
+            f"loss became {row['total']} at epoch {epoch + 1} in {phase.run_dir}"
+        )
+    return row
+
+
+@dataclass
+class Totals:
+    """Sums of an epoch's loss terms, in the order the strategy first returned them."""
+
+    epoch: int
+    lr: float
+    sums: dict[str, float] = field(default_factory=dict)
+    total: float = 0.0
+    couples: int = 0
+    images: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    def add(self, parts: LossParts, images: int) -> None:
+        for key, value in parts.parts.items():
+            self.sums[key] = self.sums.get(key, 0.0) + float(value)
+        self.total += float(parts.total.detach())
+        self.couples += parts.couples
+        self.images += images
+
+    def row(self, steps: int) -> dict[str, Any]:
+        steps = max(1, steps)
+        terms = {key: value / steps for key, value in self.sums.items()}
+        return {
+            "epoch": self.epoch,
+            "lr": self.lr,
+            **terms,
+            "total": self.total / steps,
+            "couples": self.couples,
+            "images": self.images,
+            "seconds": round(time.perf_counter() - self.started, 4),
         }
-        for key in ("ce", "cov", "lwf", "total"):
-            row[key] = sums[key] / steps if key in sums else 0.0
-        if not math.isfinite(row["total"]):
-            raise FloatingPointError(
-                f"loss became {row['total']} at epoch {epoch + 1} in {run_dir}"
-            )
-        history.append(row)
-        save_checkpoint(state_path, _state(model, optimizer, scheduler, epoch + 1, history))
-        # Live history stays under state/: the declared outputs appear only when the run is done.
-        write_csv(run_dir / "state" / "history.csv", _history_frame(history))
-        log.info("epoch %d/%d %s", epoch + 1, train["epochs"], _fmt(row))
-        if epoch_callback is not None:
-            epoch_callback(epoch + 1, model, row)
-
-    return _finish(spec, run_dir, model, history, sources)
 
 
-def _gather(tensor: torch.Tensor, index: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """Rows `index` of a CPU tensor on `device`. For CUDA they are gathered into page-locked
-    memory first, so the non-blocking copy is truly asynchronous (from pageable memory it is
-    not); the pinned block comes from torch's caching host allocator, which does not hand it out
-    again before the copy has finished."""
-    if device.type != "cuda" or tensor.device.type != "cpu":
-        return tensor[index].to(device, non_blocking=True)
-    staging = torch.empty((len(index), *tensor.shape[1:]), dtype=tensor.dtype, pin_memory=True)
-    torch.index_select(tensor, 0, index, out=staging)
-    return staging.to(device, non_blocking=True)
-
-
-def _forward_fn(model: nn.Module, runtime: Runtime, device: torch.device):
-    if runtime.compile and device.type == "cuda":
-        return torch.compile(model)
-    return model
+def save_epoch(phase: Phase, row: dict[str, Any]) -> None:
+    """Append the epoch's row and write state/last.pt (live history stays under state/)."""
+    phase.history.append(row)
+    state = training_state(
+        phase.model,
+        phase.optimizer,
+        phase.scheduler,
+        phase.strategy,
+        row["epoch"],
+        phase.history,
+        phase.identity,
+    )
+    save_checkpoint(phase.state_path, state)
+    # The declared outputs appear only when the run is done.
+    write_csv(phase.run_dir / "state" / "history.csv", pd.DataFrame(phase.history))
+    log.info("epoch %d/%d %s", row["epoch"], phase.spec["train"]["epochs"], _fmt(row))
 
 
 @dataclass
@@ -280,25 +239,25 @@ class Stepper:
     model: nn.Module
     strategy: Strategy
     forward: Callable[..., Any]
-    joint: bool
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     runtime: Runtime
     device: torch.device
 
-    def step(self, source: TrainSource, images, pids, camids) -> LossParts:
-        """Train on one batch of `source`; returns the loss and its logged parts."""
-        joint = self.joint
-        pipelines = [source.pipeline] if joint else self.strategy.forward_pipelines(self.model)
+    @classmethod
+    def build(cls, model, strategy, optimizer, runtime: Runtime, device) -> Stepper:
+        """A stepper with the runtime's compiled forward and gradient scaler."""
+        forward = torch.compile(model) if runtime.compile and device.type == "cuda" else model
+        scaler = torch.amp.GradScaler(enabled=runtime.amp_dtype(device) == torch.float16)
+        return cls(model, strategy, forward, optimizer, scaler, runtime, device)
+
+    def step(self, batch: Batch) -> LossParts:
+        """Train on one batch; returns the loss and its logged terms."""
         dtype = self.runtime.amp_dtype(self.device)
         enabled = dtype is not None
         with torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=enabled):
-            out = self.forward(images, pipelines=pipelines)
-            if joint:  # each task's pipeline learns its own task: plain cross-entropy
-                ce = self.strategy.ce(out.logits[-1], pids)
-                parts = LossParts(ce, {"ce": float(ce.detach())})
-            else:
-                parts = self.strategy.loss(self.model, out, images, pids, camids)
+            out = self.forward(batch.images, pipelines=self.strategy.forward_pipelines(batch))
+            parts = self.strategy.loss(self.model, out, batch)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(parts.total).backward()
         self.scaler.step(self.optimizer)
@@ -306,60 +265,41 @@ class Stepper:
         return parts
 
 
-def _state(model, optimizer, scheduler, epoch: int, history: list[dict]) -> dict[str, Any]:
-    return {
-        "model": model.state_dict(),
-        "signature": model_signature(model),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": None if scheduler is None else scheduler.state_dict(),
-        "epoch": epoch,
-        "history": history,
-    }
-
-
-def _resume(path: Path, model, optimizer, scheduler) -> tuple[int, list[dict]]:
-    state = load_checkpoint(path)
-    check_signature(path, state["signature"], model_signature(model))
-    try:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state["scheduler"] is not None:
-            scheduler.load_state_dict(state["scheduler"])
-    except (RuntimeError, ValueError, KeyError) as exc:
-        raise CheckpointError(
-            f"checkpoint {path} does not fit this run ({exc}); delete {path.parent} to retrain"
-        ) from None
-    return int(state["epoch"]), list(state["history"])
-
-
-def _finish(spec, run_dir: Path, model, history, sources) -> dict[str, Any]:
-    final = {
-        "model": model.state_dict(),
-        "signature": model_signature(model),
-        "spec": spec,
-    }
+def finish(phase: Phase) -> dict[str, Any]:
+    """Write the run's outputs (strategy state first, model.pt, history, metrics)."""
+    run_dir, model, history = phase.run_dir, phase.model, phase.history
+    strategy_state = phase.strategy.state_dict()
+    if strategy_state:
+        save_checkpoint(
+            run_dir / STRATEGY_STATE, {"state": strategy_state, "run": phase.identity["run"]}
+        )
+    final = {"model": model.state_dict(), "signature": model_signature(model), "spec": phase.spec}
     save_checkpoint(run_dir / "model.pt", final)
-    write_csv(run_dir / "history.csv", _history_frame(history))
+    write_csv(run_dir / "history.csv", pd.DataFrame(history))
     seconds = sum(row["seconds"] for row in history)
     images = sum(row["images"] for row in history)
+    last = history[-1] if history else {}
     metrics = {
-        "run": run_hash(spec),
-        "phase": spec["phase"],
-        "kind": spec["kind"],
+        "run": phase.identity["run"],
+        "phase": phase.spec["phase"],
+        "kind": phase.spec["kind"],
+        "method": (phase.spec["method"] or {}).get("name"),
         "epochs": len(history),
         "train_seconds": round(seconds, 3),
         "images_per_second": round(images / seconds, 2) if seconds else None,
-        "final_ce": history[-1]["ce"] if history else None,
-        "final_cov": history[-1]["cov"] if history else None,
+        **{f"final_{key}": last.get(key) for key in _terms(last)},
         "num_classes": model_signature(model)["num_classes"],
-        "tasks": [source.name for source in sources],
+        "tasks": [source.name for source in phase.sources],
     }
     write_json(run_dir / "metrics.json", metrics)
+    # A finished run is not resumed: a forced re-run (snakemake -f) trains from scratch.
+    phase.state_path.unlink(missing_ok=True)
     return metrics
 
 
-def _history_frame(history: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(history, columns=HISTORY_COLUMNS)
+def _terms(row: dict[str, Any]) -> list[str]:
+    fixed = {"epoch", "lr", "total", "couples", "images", "seconds"}
+    return [key for key in row if key not in fixed]
 
 
 def _fmt(row: dict[str, Any]) -> str:

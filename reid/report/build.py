@@ -13,16 +13,11 @@ import yaml
 
 from reid.io import write_text
 from reid.report import answer, compare, figures, inputs, methods, ranklists
+from reid.tuning.studies import STUDIES
 
 PACKAGES = ("torch", "torchvision", "optuna", "snakemake", "pandas", "seaborn")
-STUDY_TITLES = {
-    "batch_size": "Batch size (objective: task-1 Rank-1 after phase 1)",
-    "optimizer": "Optimiser (objective: task-1 Rank-1 after phase 1)",
-    "lambda": "λ (objective: mean Rank-1 of tasks 1 and 2 after phase 2)",
-    "ensembling": "Ensembling (objective: task-2 Rank-1 after phase 2)",
-    "alpha": "α of the covariance loss, gradient variant, over seeds (objective: mean Rank-1 of "
-    "tasks 1 and 2 after phase 2)",
-}
+# Headings come from the studies' registry (reid/tuning/studies.py): a new study appears here.
+STUDY_TITLES = {name: study.heading for name, study in STUDIES.items()}
 
 
 def build_report(

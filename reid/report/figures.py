@@ -17,7 +17,9 @@ from matplotlib.ticker import MaxNLocator
 
 from reid.report import paper
 
-LOSS_COLUMNS = ("ce", "cov", "lwf")
+# history.csv columns that are not loss terms: every other column is one (whatever a strategy
+# returns, e.g. ce, cov, lwf, replay, ewc, spd).
+NOT_LOSS_COLUMNS = ("epoch", "lr", "total", "couples", "images", "seconds", "step", "phase")
 
 
 @contextlib.contextmanager
@@ -54,7 +56,7 @@ def history_figure(history: pd.DataFrame | None) -> str | None:
         return None
     import seaborn as sns
 
-    columns = [c for c in LOSS_COLUMNS if c in history and history[c].notna().any()]
+    columns = [c for c in history if c not in NOT_LOSS_COLUMNS and history[c].notna().any()]
     long = history.melt(id_vars=["step"], value_vars=columns, var_name="loss", value_name="value")
     with figure(11, 3.6, ncols=2) as (fig, (ax_loss, ax_lr)):
         sns.lineplot(data=long, x="step", y="value", hue="loss", marker="o", ax=ax_loss)

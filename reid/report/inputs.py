@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 
 from reid.errors import ReidError
+from reid.tuning.studies import STUDY_NAMES
 
-STUDIES = ("batch_size", "optimizer", "lambda", "ensembling", "alpha")
+STUDIES = STUDY_NAMES  # registered in reid/tuning/studies.py
 MAIN_COLUMNS = ("phase", "task", "rank1", "rank20", "mAP")
 MATRIX_COLUMNS = ("step", "task", "metric", "value")
 STUDY_COLUMNS = ("number", "state", "value", "point")

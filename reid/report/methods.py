@@ -10,15 +10,10 @@ import pandas as pd
 
 from reid.continual.table import paired_differences, seed_summary, separated
 from reid.report import figures, paper
+from reid.strategies import method_labels
 
-METHOD_LABELS: dict[str, str] = {
-    "covariance": "covariance (paper, detached = authors' code)",
-    "covariance_paper": "covariance (gradient variant)",
-    "finetune": "fine-tuning",
-    "lwf": "Learning without Forgetting",
-    "joint": "joint training",
-    "frozen_base": "frozen base",
-}
+# Labels come from the strategies' registry (reid/strategies/): a new strategy appears here.
+METHOD_LABELS: dict[str, str] = method_labels()
 OURS = "covariance"
 JOINT = "joint"
 FINETUNE = "finetune"

@@ -14,9 +14,9 @@ from typing import Any
 import optuna
 
 from reid.config import stable_hash
+from reid.registry import Registry
 from reid.runs import main_chain, phase_spec, run_hash
 
-STUDY_NAMES = ("batch_size", "optimizer", "lambda", "ensembling", "alpha")
 OBJECTIVES = {
     "batch_size": "task-1 Rank-1 (%) after phase 1",
     "optimizer": "task-1 Rank-1 (%) after phase 1",
@@ -25,15 +25,6 @@ OBJECTIVES = {
     "alpha": "mean of task-1 and task-2 Rank-1 (%) after phase 2 (gradient variant, per seed)",
 }
 ENSEMBLE_FEATURES = {"base_second": "concat:base,1", "both": "mean:0,1"}
-# The `ablations` keys each study reads; phase-1 studies read neither `method` nor task 2.
-ABLATION_KEYS = {
-    "batch_size": ("batch_size",),
-    "optimizer": ("optimizer", "adam_lr"),
-    "lambda": ("lambdas", "lambda_epochs"),
-    "ensembling": ("ensembling", "ensembling_epochs"),
-    "alpha": ("alphas", "alpha_seeds"),
-}
-PHASE_ONE_STUDIES = ("batch_size", "optimizer")
 
 
 @dataclass
@@ -110,6 +101,36 @@ class StudyPlan:
         return f"{self.name}-{self.fingerprint}"
 
 
+@dataclass(frozen=True)
+class Study:
+    """A registered ablation study: how to build its plan, and its report heading."""
+
+    build: Callable[[dict[str, Any]], StudyPlan]
+    title: str
+    objective: str
+    phases: int = 1  # tasks it needs (a phase-2 study needs two)
+    ablation_keys: tuple[str, ...] = ()  # the `ablations` keys it reads
+
+    @property
+    def heading(self) -> str:
+        """The report's heading of this study."""
+        return f"{self.title} (objective: {self.objective})"
+
+
+STUDIES: Registry[Study] = Registry("study")
+
+
+def register_study(name: str, title: str, phases: int = 1, reads: tuple[str, ...] = ()):
+    """Decorator registering a study builder (its objective text is `OBJECTIVES[name]`);
+    `reads`: the `ablations` keys it reads (its rules get only those, see `study_config`)."""
+
+    def add(build: Callable[[dict[str, Any]], StudyPlan]):
+        STUDIES.add(name, Study(build, title, OBJECTIVES[name], phases, tuple(reads)))
+        return build
+
+    return add
+
+
 def _rank1(result: dict[str, Any]) -> float:
     return 100.0 * float(result["rank1"])
 
@@ -134,6 +155,7 @@ def _phase2_plan(
     return TrialPlan(point, [first, spec], evaluations, score)
 
 
+@register_study("batch_size", "Batch size", reads=("batch_size",))
 def batch_size_study(config: dict[str, Any]) -> StudyPlan:
     """Batch size (paper: 32 beats 64); batches are P ids × K images with K from the config."""
     values = config["ablations"]["batch_size"]
@@ -154,6 +176,7 @@ def batch_size_study(config: dict[str, Any]) -> StudyPlan:
     )
 
 
+@register_study("optimizer", "Optimiser", reads=("optimizer", "adam_lr"))
 def optimizer_study(config: dict[str, Any]) -> StudyPlan:
     """Adam with weight decay (no schedule) against SGD + CLR (the config's main setting)."""
     values = config["ablations"]["optimizer"]
@@ -175,6 +198,7 @@ def optimizer_study(config: dict[str, Any]) -> StudyPlan:
     )
 
 
+@register_study("lambda", "λ", phases=2, reads=("lambdas", "lambda_epochs"))
 def lambda_study(config: dict[str, Any]) -> StudyPlan:
     """λ of the covariance loss after `lambda_epochs` of phase 2 (paper: 100 epochs)."""
     ab = config["ablations"]
@@ -217,6 +241,7 @@ def lambda_study(config: dict[str, Any]) -> StudyPlan:
     )
 
 
+@register_study("ensembling", "Ensembling", phases=2, reads=("ensembling", "ensembling_epochs"))
 def ensembling_study(config: dict[str, Any]) -> StudyPlan:
     """Phase 2 trained as base + second pipeline or both pipelines, short and long schedules."""
     modes = config["ablations"]["ensembling"]
@@ -242,6 +267,12 @@ def ensembling_study(config: dict[str, Any]) -> StudyPlan:
     return StudyPlan("ensembling", OBJECTIVES["ensembling"], grid, suggest, plan, space=space)
 
 
+@register_study(
+    "alpha",
+    "α of the covariance loss, gradient variant, over seeds",
+    phases=2,
+    reads=("alphas", "alpha_seeds"),
+)
 def alpha_study(config: dict[str, Any]) -> StudyPlan:
     """Does the covariance term change training, and does it then reduce forgetting? The
     gradient variant (`paper`) at each α of `ablations.alphas` (from the paper's 1e-9 up to where
@@ -280,18 +311,13 @@ def alpha_study(config: dict[str, Any]) -> StudyPlan:
     return StudyPlan("alpha", OBJECTIVES["alpha"], grid, suggest, plan, space=space)
 
 
-BUILDERS = {
-    "batch_size": batch_size_study,
-    "optimizer": optimizer_study,
-    "lambda": lambda_study,
-    "ensembling": ensembling_study,
-    "alpha": alpha_study,
-}
+STUDY_NAMES = tuple(STUDIES.names())
 
 
 def study_plan(config: dict[str, Any], name: str) -> StudyPlan:
-    """The plan of one ablation study under `config`."""
-    plan = BUILDERS[name](config)
+    """The plan of one ablation study under `config` (an unknown name is refused listing the
+    studies)."""
+    plan = STUDIES.get(name).build(config)
     plan.evaluation = dict(config["evaluation"])
     return plan
 
@@ -299,13 +325,14 @@ def study_plan(config: dict[str, Any], name: str) -> StudyPlan:
 def study_config(config: dict[str, Any], name: str) -> dict[str, Any]:
     """The part of a validated config that study `name` reads (its rules get only this, so an
     unrelated key, such as `report.title` or another study's grid, never re-runs it)."""
-    phase_one = name in PHASE_ONE_STUDIES
+    study = STUDIES.get(name)
+    phase_one = study.phases == 1
     kept = {key: copy.deepcopy(config[key]) for key in ("seed", "data", "model", "train")}
     kept["evaluation"] = copy.deepcopy(config["evaluation"])
-    kept["tasks"] = copy.deepcopy(config["tasks"][: 1 if phase_one else 2])
+    kept["tasks"] = copy.deepcopy(config["tasks"][: study.phases])
     if not phase_one:
         kept["method"] = copy.deepcopy(config["method"])
-    kept["ablations"] = {key: config["ablations"][key] for key in ABLATION_KEYS[name]}
+    kept["ablations"] = {key: config["ablations"][key] for key in study.ablation_keys}
     optuna_keys = ("storage", "pruner_warmup_epochs") + (
         ("n_extra_trials",) if name == "lambda" else ()
     )
@@ -314,12 +341,11 @@ def study_config(config: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def enabled_studies(config: dict[str, Any]) -> list[str]:
-    """Studies the workflow runs (phase-2 studies need at least two tasks)."""
+    """Studies the workflow runs (a study needs as many tasks as its phases)."""
     if not config["ablations"]["enabled"]:
         return []
-    if len(config["tasks"]) < 2:
-        return ["batch_size", "optimizer"]
-    names = list(STUDY_NAMES)
-    if not (config["ablations"]["alphas"] and config["ablations"]["alpha_seeds"]):
-        names.remove("alpha")
-    return names
+    return [
+        name
+        for name, study in STUDIES.items()
+        if study.phases <= len(config["tasks"]) and study_plan(config, name).grid
+    ]

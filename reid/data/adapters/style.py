@@ -148,6 +148,7 @@ def register_style(style: Style) -> Style:
     if style.name in synthetic.EXTRA_STYLES or style.name in synthetic.STYLE_ADAPTER:
         raise ValueError(f"synthetic style {style.name!r} is registered twice")
     synthetic.EXTRA_STYLES[style.name] = style
+    synthetic.STYLES.add(style.name, style.adapter)
     return style
 
 

@@ -1,0 +1,95 @@
+"""The training images of a phase: prepared datasets, decoded banks, P×K batches."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from reid.data import load_dataset
+from reid.data.images import ImageBank
+from reid.data.sampler import PKSampler
+from reid.errors import DatasetError
+
+
+@dataclass
+class TrainSource:
+    """The training images of one task and the pipeline that learns them."""
+
+    name: str
+    pipeline: int
+    bank: ImageBank
+    sampler: PKSampler
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.bank.pids.max()) + 1
+
+
+def prepared_root(dataset_dir: str | Path) -> Path:
+    """Dataset root recorded by `reid prepare` in `<dataset_dir>/READY.json`."""
+    ready = Path(dataset_dir) / "READY.json"
+    if not ready.is_file():
+        raise DatasetError(
+            f"dataset folder {dataset_dir} is not prepared ({ready} missing); "
+            "run `reid prepare` (or the Snakemake rule `prepare_dataset`) first"
+        )
+    return Path(json.loads(ready.read_text(encoding="utf-8"))["root"])
+
+
+def load_bank(
+    task: dict[str, Any], split: str, data: dict[str, Any], cache: bool = True
+) -> ImageBank:
+    """Decoded uint8 images of one split of a prepared task."""
+    root = prepared_root(task["root"])
+    splits = load_dataset(task["dataset"], root)
+    samples = getattr(splits, split)
+    cache_path = None
+    if cache:
+        cache_path = Path(task["root"]) / "cache" / f"{split}_{data['height']}x{data['width']}.pt"
+    return ImageBank.from_samples(
+        samples,
+        data["height"],
+        data["width"],
+        skip_corrupt=data.get("skip_corrupt", False),
+        cache_path=cache_path,
+    )
+
+
+def train_sources(spec: dict[str, Any], first_pipeline: int, cache: bool) -> list[TrainSource]:
+    """One source per task the spec trains (its `task`, or every task of `tasks`)."""
+    tasks = spec.get("tasks") or [spec["task"]]
+    batch = spec["train"]["batch"]
+    sources = []
+    for offset, task in enumerate(tasks):
+        bank = load_bank(task, "train", spec["data"], cache)
+        sampler = PKSampler(bank.pids.tolist(), batch["p"], batch["k"], spec["seed"] + offset)
+        sources.append(TrainSource(task["name"], first_pipeline + offset, bank, sampler))
+    return sources
+
+
+def epoch_batches(sources: list[TrainSource], epoch: int, cap: int | None):
+    """Round-robin over the sources' batches (one source in a sequential phase)."""
+    per_source = [source.sampler.batches(epoch) for source in sources]
+    longest = max(len(batches) for batches in per_source)
+    plan = []
+    for step in range(longest):
+        for source, batches in zip(sources, per_source, strict=True):
+            if step < len(batches):
+                plan.append((source, batches[step]))
+    return plan[:cap] if cap else plan
+
+
+def gather(tensor: torch.Tensor, index: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Rows `index` of a CPU tensor on `device`. For CUDA they are gathered into page-locked
+    memory first, so the non-blocking copy is truly asynchronous (from pageable memory it is
+    not); the pinned block comes from torch's caching host allocator, which does not hand it out
+    again before the copy has finished."""
+    if device.type != "cuda" or tensor.device.type != "cpu":
+        return tensor[index].to(device, non_blocking=True)
+    staging = torch.empty((len(index), *tensor.shape[1:]), dtype=tensor.dtype, pin_memory=True)
+    torch.index_select(tensor, 0, index, out=staging)
+    return staging.to(device, non_blocking=True)

@@ -1,0 +1,284 @@
+"""The strategy interface: what one continual method does around a training phase.
+
+A strategy is one class in one module of this package, registered under its name (Avalanche's
+plugins, fast-reid's registries). The trainer only calls its hooks:
+
+    before_phase(ctx)        freeze modules, build a teacher, consolidate the parent's task
+    forward_pipelines(batch) pipelines the model runs on a batch
+    before_step(batch)       change the raw (uint8) batch, e.g. mix in exemplars
+    loss(model, out, batch)  total loss and its named, logged terms
+    after_step(batch, parts) bookkeeping after the optimiser step
+    after_phase(ctx)         last words before the run's outputs are written
+    state_dict() / load_state_dict(state)   what lives across phases (saved in the run folder)
+
+Phase 1 is shared by every strategy (plain cross-entropy, `Strategy` itself), so a strategy that
+keeps state about a task (an exemplar memory, a Fisher matrix) consolidates its *parent's* task
+when the next phase starts: from the parent's weights, which are the weights at the end of that
+phase (`ConsolidatingStrategy`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from reid.errors import ReidError
+from reid.registry import Registry
+
+STRATEGY_STATE = "strategy.pt"
+STRATEGIES: Registry[type[Strategy]] = Registry("method")
+
+
+class StrategyStateError(ReidError):
+    """A strategy needs state (a memory, a Fisher matrix) that its parent run did not save."""
+
+
+@dataclass
+class LossParts:
+    """The loss of one batch and its logged terms (detached tensors, read after the step)."""
+
+    total: torch.Tensor
+    parts: dict[str, torch.Tensor] = field(default_factory=dict)
+    couples: int = 0
+
+
+@dataclass
+class Batch:
+    """One training batch: uint8 images before `before_step`, float images after it.
+
+    `tasks[i]` is the pipeline whose labels row i carries (the task it belongs to);
+    `pipeline` is the pipeline of the source the batch was drawn from.
+    """
+
+    images: torch.Tensor
+    pids: torch.Tensor
+    camids: torch.Tensor
+    tasks: torch.Tensor
+    pipeline: int
+    epoch: int = 0
+    step: int = 0
+
+    def with_rows(self, images, pids, camids, tasks) -> Batch:
+        """This batch with extra rows appended."""
+        return replace(
+            self,
+            images=torch.cat([self.images, images]),
+            pids=torch.cat([self.pids, pids]),
+            camids=torch.cat([self.camids, camids]),
+            tasks=torch.cat([self.tasks, tasks]),
+        )
+
+
+@dataclass
+class PhaseContext:
+    """What a strategy may read when a phase starts or ends."""
+
+    spec: dict[str, Any]
+    model: nn.Module
+    new_index: int
+    device: torch.device
+    run_dir: Path
+    parent_dir: Path | None
+    load_bank: Callable[[dict[str, Any]], Any]
+    resumed: dict[str, Any] | None = None
+
+    def parent_spec(self) -> dict[str, Any] | None:
+        """The spec the parent run was trained from (None in phase 1)."""
+        if self.parent_dir is None:
+            return None
+        return json.loads((self.parent_dir / "spec.json").read_text(encoding="utf-8"))
+
+    def parent_state(self) -> dict[str, Any] | None:
+        """The strategy state the parent run saved, or None when it saved none."""
+        if self.parent_dir is None or not (self.parent_dir / STRATEGY_STATE).is_file():
+            return None
+        from reid.engine.checkpoint import load_checkpoint
+
+        return load_checkpoint(self.parent_dir / STRATEGY_STATE, require="state")["state"]
+
+
+class Strategy:
+    """Cross-entropy on the pipeline of the task being learnt (phase 1 of every method)."""
+
+    name: ClassVar[str] = "plain"
+    label: ClassVar[str] = "plain cross-entropy"
+    # Keys of `method` this strategy reads: only these enter a phase's run hash.
+    reads: ClassVar[tuple[str, ...]] = ("trainable",)
+    # JSON schema of `method.<name>` (with defaults), merged into the config schema.
+    options: ClassVar[dict[str, Any] | None] = None
+    # Comparison-only variants: name -> (label, overrides of the `method` section).
+    variants: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {}
+    # False for a method trained on all tasks at once (joint): comparison only, no phases.
+    sequential: ClassVar[bool] = True
+    order: ClassVar[int] = 100  # position in the comparison's default list and tables
+
+    def __init__(self, method: dict[str, Any] | None, label_smoothing: float = 0.0) -> None:
+        self.method = method or {}
+        self.ce = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        self.new_index = 0
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """This strategy's own section `method.<name>` ({} when it has none)."""
+        return self.method.get(self.name, {})
+
+    def before_phase(self, ctx: PhaseContext) -> None:
+        """Freeze what must not learn in this phase."""
+        self.new_index = ctx.new_index
+        earlier = list(range(ctx.new_index))
+        if not earlier:
+            return
+        if self.method.get("trainable") == "both":
+            # The ensembling ablation's "both pipelines": earlier pipelines' blocks keep learning
+            # (through the shared loss terms); their classifiers have no labels for this task.
+            for index in earlier:
+                for param in ctx.model.pipelines[index].classifier.parameters():
+                    param.requires_grad_(False)
+        else:
+            ctx.model.freeze_pipelines(earlier)
+
+    def forward_pipelines(self, batch: Batch) -> list[int]:
+        """Pipelines whose outputs this strategy needs; the batch's own pipeline comes last."""
+        return [batch.pipeline]
+
+    def before_step(self, batch: Batch) -> Batch:
+        """The raw batch the step trains on."""
+        return batch
+
+    def loss(self, model: nn.Module, out: Any, batch: Batch) -> LossParts:
+        """Loss of one batch; `out` lists the pipelines of `forward_pipelines` in order."""
+        ce = self.ce(out.logits[-1], batch.pids)
+        return LossParts(ce, {"ce": ce.detach()})
+
+    def after_step(self, batch: Batch, parts: LossParts) -> None:
+        """Called after each optimiser step."""
+
+    def after_phase(self, ctx: PhaseContext) -> None:
+        """Called after the last epoch, before the run's outputs are written."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """State that lives across phases (tensors, lists, dicts, numbers); {} for none."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore `state_dict()` (from the parent run, or from state/last.pt on resume)."""
+
+    def to(self, device: torch.device) -> Strategy:
+        """Move every module and tensor this strategy holds to `device`."""
+        for key, value in vars(self).items():
+            setattr(self, key, _to_device(value, device))
+        return self
+
+
+def _to_device(value: Any, device: torch.device) -> Any:
+    if isinstance(value, nn.Module | torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {k: _to_device(v, device) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_to_device(v, device) for v in value)
+    return value
+
+
+class ConsolidatingStrategy(Strategy):
+    """A strategy that keeps something per earlier task (an exemplar memory, a Fisher matrix).
+
+    When phase t starts, the parent's weights are the weights at the end of phase t-1: the
+    parent's task is consolidated then (`consolidate`); the tasks before it come from the state
+    the parent run saved (or, on resume, from state/last.pt). `per_task[j]` holds what
+    `consolidate` returned for the task of pipeline j; it is the strategy's saved state.
+    """
+
+    def __init__(self, method: dict[str, Any] | None, label_smoothing: float = 0.0) -> None:
+        super().__init__(method, label_smoothing)
+        self.consolidated: list[str] = []
+        self.per_task: list[dict[str, Any]] = []
+
+    def before_phase(self, ctx: PhaseContext) -> None:
+        super().before_phase(ctx)
+        if ctx.resumed:
+            self.load_state_dict(ctx.resumed)
+        else:
+            self._inherit(ctx)
+        parent = ctx.parent_spec()
+        if parent is not None and len(self.consolidated) < ctx.new_index:
+            task = parent["task"]
+            found = self.consolidate(ctx, task, ctx.new_index - 1, ctx.load_bank(task))
+            self.consolidated.append(task["name"])
+            self.per_task.append(found)
+
+    def _inherit(self, ctx: PhaseContext) -> None:
+        parent = ctx.parent_spec()
+        if parent is None or parent["phase"] == 1:
+            return
+        state = ctx.parent_state()
+        if state is None:
+            used = (parent.get("method") or {}).get("name")
+            raise StrategyStateError(
+                f"run {ctx.parent_dir} saved no {self.name} state (it was trained with method "
+                f"{used!r}); train every phase after the first with method.name={self.name} "
+                f"(a {self.name} chain), or delete {ctx.parent_dir} and re-run the workflow"
+            )
+        self.load_state_dict(state)
+
+    def consolidate(self, ctx: PhaseContext, task: dict, pipeline: int, bank: Any) -> dict:
+        """What this strategy keeps of `task` (learnt by `pipeline`; `bank` = its train images)."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"tasks": list(self.consolidated), "per_task": self.per_task}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.consolidated = list(state["tasks"])
+        self.per_task = list(state["per_task"])
+
+
+def options_section(**properties: dict[str, Any]) -> dict[str, Any]:
+    """A strategy's `options`: the JSON schema of `method.<name>` with these properties."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "default": {},
+        "properties": properties,
+    }
+
+
+def register_strategy(
+    name: str,
+    label: str,
+    *,
+    order: int = 100,
+    options: dict[str, dict[str, Any]] | None = None,
+    reads: tuple[str, ...] | None = None,
+    variants: dict[str, tuple[str, dict[str, Any]]] | None = None,
+    sequential: bool = True,
+) -> Callable[[type[Strategy]], type[Strategy]]:
+    """Class decorator: register a strategy as `name` with its report `label`.
+
+    `options`: the properties (JSON schema, with defaults) of its section `method.<name>`;
+    `reads`: the keys of `method` it reads (default `trainable`, plus its section if it has one).
+    """
+
+    def add(cls: type[Strategy]) -> type[Strategy]:
+        cls.name, cls.label, cls.order, cls.sequential = name, label, order, sequential
+        cls.options = None if options is None else options_section(**options)
+        own = (name,) if options is not None else ()
+        cls.reads = reads if reads is not None else ("trainable", *own)
+        cls.variants = variants or {}
+        STRATEGIES.add(name, cls)
+        return cls
+
+    return add
+
+
+def make_strategy(method: dict[str, Any] | None, label_smoothing: float) -> Strategy:
+    """The strategy of a phase (`None` = phase 1: plain cross-entropy)."""
+    if method is None:
+        return Strategy(None, label_smoothing)
+    return STRATEGIES.get(method["name"])(method, label_smoothing)

@@ -1,0 +1,96 @@
+"""Elastic Weight Consolidation (Kirkpatrick et al., PNAS 2017) on the shared backbone.
+
+After each phase (computed when the next one starts, from the parent's weights: the weights at
+the end of that phase) the diagonal Fisher information of the backbone's parameters is
+estimated on the task's training images through the task's own pipeline; later phases add the
+quadratic penalty  weight/2 · Σ_tasks Σ_i F_i (θ_i − θ*_i)².  The Fisher is the mean of squared
+batch gradients of the cross-entropy (the empirical Fisher, as in Avalanche's EWC plugin). With
+`normalize` (default) it is divided by its largest entry, so the penalty's largest curvature is
+`weight` whatever the scale of the gradients: plain SGD on the penalty stays stable while
+lr · weight < 2 (the raw Fisher of a small re-ID batch can be large enough to make any fixed
+weight diverge). Fisher and anchor weights of every earlier task are saved with the run
+(`strategy.pt`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from reid.data.transforms import EvalTransform
+from reid.strategies import base
+from reid.strategies.base import register_strategy
+
+
+def backbone_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
+    """The shared backbone's parameters, by name."""
+    return dict(model.base.named_parameters())
+
+
+def diagonal_fisher(
+    model: nn.Module, pipeline: int, bank: Any, batches: int, batch_size: int, seed: int
+) -> dict[str, torch.Tensor]:
+    """Mean squared gradient of the cross-entropy w.r.t. the backbone, over `batches` batches."""
+    params = backbone_parameters(model)
+    device = next(iter(params.values())).device
+    fisher = {name: torch.zeros_like(p) for name, p in params.items()}
+    order = torch.randperm(len(bank.pids), generator=torch.Generator().manual_seed(seed))
+    chunks = order.split(batch_size)[:batches]
+    transform = EvalTransform()
+    was_training = model.training
+    model.eval()
+    for index in chunks:
+        images = transform(bank.images[index].to(device))
+        logits = model(images, pipelines=[pipeline]).logits[-1]
+        loss = nn.functional.cross_entropy(logits, bank.pids[index].to(device))
+        grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
+        for (name, _), grad in zip(params.items(), grads, strict=True):
+            if grad is not None:
+                fisher[name] += grad.detach().pow(2) / len(chunks)
+    model.train(was_training)
+    return fisher
+
+
+def ewc_penalty(model: nn.Module, per_task: list[dict[str, Any]]) -> torch.Tensor:
+    """Σ_tasks Σ_i F_i (θ_i − θ*_i)² over the backbone (without the weight/2 factor)."""
+    params = backbone_parameters(model)
+    penalty = torch.zeros((), device=next(iter(params.values())).device)
+    for entry in per_task:
+        for name, param in params.items():
+            diff = param - entry["anchor"][name]
+            penalty = penalty + (entry["fisher"][name] * diff.pow(2)).sum()
+    return penalty
+
+
+# `method.ewc`: its settings, as JSON schema with defaults.
+OPTIONS = {
+    "weight": {"type": "number", "minimum": 0, "default": 10.0},
+    "normalize": {"type": "boolean", "default": True},
+    "fisher_batches": {"type": "integer", "minimum": 1, "default": 16},
+    "seed": {"type": "integer", "default": 0},
+}
+
+
+@register_strategy("ewc", "EWC", order=70, options=OPTIONS)
+class EwcStrategy(base.ConsolidatingStrategy):
+    """Cross-entropy on the new task + the EWC penalty of every earlier task."""
+
+    def consolidate(self, ctx: base.PhaseContext, task: dict, pipeline: int, bank: Any) -> dict:
+        opts = self.settings
+        size = ctx.spec["train"]["batch"]["p"] * ctx.spec["train"]["batch"]["k"]
+        fisher = diagonal_fisher(
+            ctx.model, pipeline, bank, opts["fisher_batches"], size, opts["seed"] + pipeline
+        )
+        if opts["normalize"]:
+            largest = torch.stack([f.max() for f in fisher.values()]).max().clamp(min=1e-30)
+            fisher = {name: f / largest for name, f in fisher.items()}
+        anchor = {n: p.detach().clone() for n, p in backbone_parameters(ctx.model).items()}
+        return {"fisher": fisher, "anchor": anchor}
+
+    def loss(self, model: nn.Module, out: Any, batch: base.Batch) -> base.LossParts:
+        ce = self.ce(out.logits[-1], batch.pids)
+        penalty = ewc_penalty(model, self.per_task)
+        total = ce + self.settings["weight"] / 2 * penalty
+        return base.LossParts(total, {"ce": ce.detach(), "ewc": penalty.detach()})
