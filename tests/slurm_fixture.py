@@ -1,0 +1,278 @@
+"""A throw-away one-node SLURM cluster on localhost for the workflow tests.
+
+The daemons come from Debian's `slurm-wlm` and `munge` packages, which `.ci/setup-services`
+installs. Everything lives in one temporary folder: a fresh munge key and socket, slurm.conf,
+state and spool folders, logs. The configuration works in containers without cgroups
+(`proctrack/linuxproc`, `task/none`, no accounting database): job history comes from
+`scontrol show job` (finished jobs are kept for `MinJobAge`, one hour here), which is also why
+the tests ask the executor plugin to poll with `squeue` rather than `sacct`.
+
+The node declares 4 CPUs and 4 GPUs whatever the machine has (`SlurmdParameters=
+config_overrides`): the GPUs are GRES backed by empty files, so GPU requests are scheduled and
+checked although the jobs themselves run on the CPU. Partitions `cpu` (default) and `gpu` are
+the ones the repository's profile names.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+DAEMONS = ("munged", "slurmctld", "slurmd")
+CLIENTS = ("sbatch", "srun", "scontrol", "squeue", "scancel", "sinfo")
+GPUS = 4
+CPUS = 4
+START_TIMEOUT = 90
+
+
+@dataclass
+class SlurmCluster:
+    """A running cluster: its folder and the environment its clients need."""
+
+    root: Path
+
+    @property
+    def conf(self) -> Path:
+        return self.root / "slurm.conf"
+
+    def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """`base` (default: this process's) with SLURM_CONF pointing at this cluster and the
+        `srun` shim first on PATH."""
+        base = dict(base if base is not None else os.environ)
+        path = f"{self.root / 'bin'}{os.pathsep}{base.get('PATH', os.defpath)}"
+        return {**base, "PATH": path, "SLURM_CONF": str(self.conf)}
+
+    def command(self, *argv: str, timeout: float = 60) -> str:
+        """Run a SLURM client command (scontrol, squeue, scancel); its stdout."""
+        proc = subprocess.run(
+            list(argv), capture_output=True, text=True, env=self.env(), timeout=timeout
+        )
+        if proc.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)} failed: {proc.stderr.strip()}")
+        return proc.stdout
+
+    def jobs(self) -> list[dict[str, str]]:
+        """Every job slurmctld remembers (queued, running, finished) as key=value records."""
+        out = self.command("scontrol", "show", "job", "--oneliner", "--details")
+        return [parse_record(line) for line in out.splitlines() if line.startswith("JobId=")]
+
+
+def parse_record(line: str) -> dict[str, str]:
+    """`Key=value Key=value ...` of `scontrol --oneliner` (values never hold spaces here,
+    except Comment, which the executor plugin fills with `rule_<name>_wildcards_<...>`)."""
+    record: dict[str, str] = {}
+    key = None
+    for token in line.split(" "):
+        name, sep, value = token.partition("=")
+        if sep and name and name[0].isupper():
+            key = name
+            record[key] = value
+        elif key is not None and token:
+            record[key] += " " + token
+    return record
+
+
+def _require_binaries() -> dict[str, str]:
+    found = {name: shutil.which(name) or f"/usr/sbin/{name}" for name in DAEMONS}
+    missing = [name for name, path in found.items() if not Path(path).is_file()]
+    clients = [name for name in CLIENTS if not shutil.which(name)]
+    if missing or clients:
+        pytest.fail(
+            f"SLURM test cluster: {', '.join(missing + clients)} not found: run "
+            ".ci/setup-services (it installs Debian's `slurm-wlm` and `munge` packages)",
+            pytrace=False,
+        )
+    return found
+
+
+def _free_ports(count: int) -> list[int]:
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def slurm_conf(root: Path, user: str, ports: list[int]) -> str:
+    """slurm.conf of the one-node cluster (cgroup-free, no accounting database)."""
+    return f"""\
+ClusterName=reidtest
+SlurmctldHost=localhost(127.0.0.1)
+SlurmctldPort={ports[0]}
+SlurmdPort={ports[1]}
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket={root}/munge/socket
+SlurmUser={user}
+SlurmdUser={user}
+StateSaveLocation={root}/state
+SlurmdSpoolDir={root}/spool
+SlurmctldPidFile={root}/slurmctld.pid
+SlurmdPidFile={root}/slurmd.pid
+SlurmctldLogFile={root}/log/slurmctld.log
+SlurmdLogFile={root}/log/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc={root}/log/jobcomp.txt
+MpiDefault=none
+SchedulerType=sched/backfill
+SchedulerParameters=sched_interval=2
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU_Memory
+SlurmdParameters=config_overrides
+ReturnToService=2
+MinJobAge=3600
+KillWait=5
+GresTypes=gpu
+NodeName=localhost NodeAddr=127.0.0.1 CPUs={CPUS} RealMemory=8000 Gres=gpu:{GPUS} State=UNKNOWN
+PartitionName=cpu Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+PartitionName=gpu Nodes=localhost MaxTime=INFINITE State=UP
+"""
+
+
+def _write_srun_shim(root: Path, srun: str) -> None:
+    """`srun` that finds this cluster: inside a job, snakemake-executor-plugin-slurm-jobstep
+    drops every SLURM_* variable (SLURM_CONF included) before its nested `srun`, which then
+    looks for /etc/slurm/slurm.conf, where a real cluster keeps it. Rather than write there,
+    the tests put this shim first on PATH (the jobs inherit PATH through --export=ALL)."""
+    shim = root / "bin" / "srun"
+    shim.write_text(f'#!/bin/sh\nexport SLURM_CONF="{root}/slurm.conf"\nexec "{srun}" "$@"\n')
+    shim.chmod(0o755)
+
+
+def _write_config(root: Path, user: pwd.struct_passwd, ports: list[int]) -> None:
+    for name in ("state", "spool", "log", "gpus", "bin"):
+        (root / name).mkdir()
+    for index in range(GPUS):
+        (root / "gpus" / f"gpu{index}").touch()
+    (root / "slurm.conf").write_text(slurm_conf(root, user.pw_name, ports))
+    (root / "gres.conf").write_text(
+        f"AutoDetect=off\nNodeName=localhost Name=gpu File={root}/gpus/gpu[0-{GPUS - 1}]\n"
+    )
+
+
+def _munge_user() -> pwd.struct_passwd:
+    """munged runs as `munge` when we are root (it refuses root), else as ourselves."""
+    if os.geteuid() == 0:
+        try:
+            return pwd.getpwnam("munge")
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home", "munge"], check=True)
+            return pwd.getpwnam("munge")
+    return pwd.getpwuid(os.geteuid())
+
+
+def _start_munge(root: Path, munged: str) -> subprocess.Popen:
+    owner = _munge_user()
+    folder = root / "munge"
+    folder.mkdir()
+    folder.chmod(0o755)  # clients (slurmd, sbatch) reach the socket through it
+    key = folder / "munge.key"
+    key.write_bytes(os.urandom(1024))
+    key.chmod(0o400)
+    for path in (folder, key):
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+    argv = [munged, "--foreground", f"--socket={folder}/socket", f"--key-file={key}"]
+    argv += [f"--pid-file={folder}/pid", f"--log-file={folder}/log", f"--seed-file={folder}/seed"]
+    user = {"user": owner.pw_uid, "group": owner.pw_gid} if os.geteuid() == 0 else {}
+    proc = _spawn(argv, root / "log" / "munged.out", {}, **user)
+    _wait(lambda: (folder / "socket").exists(), proc, "munged", root / "log" / "munged.out")
+    return proc
+
+
+def _spawn(argv: list[str], out: Path, env: dict[str, str], **kw) -> subprocess.Popen:
+    with open(out, "w") as handle:
+        return subprocess.Popen(
+            argv, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **env}, **kw
+        )
+
+
+def _wait(ready, proc: subprocess.Popen, name: str, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    tail = log.read_text()[-3000:] if log.is_file() else ""
+    pytest.fail(f"SLURM test cluster: {name} did not start (exit {proc.poll()}):\n{tail}")
+
+
+def _node_idle(cluster: SlurmCluster) -> bool:
+    try:
+        state = cluster.command(
+            "sinfo", "--noheader", "--format=%t", "--nodes=localhost", timeout=10
+        )
+    except (AssertionError, subprocess.TimeoutExpired):
+        return False
+    return state.strip().splitlines()[:1] == ["idle"]
+
+
+def _stop(procs: list[subprocess.Popen], cluster: SlurmCluster) -> None:
+    """Cancel what is left, then SIGTERM each daemon (newest first), SIGKILL after 30 s."""
+    if procs and len(procs) == len(DAEMONS):
+        try:
+            cluster.command("scancel", "--full", f"--user={os.geteuid()}", timeout=30)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and cluster.command("squeue", "--noheader").strip():
+                time.sleep(0.5)
+        except (AssertionError, subprocess.TimeoutExpired):
+            pass
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+@contextmanager
+def slurm_cluster() -> Iterator[SlurmCluster]:
+    """Start munged, slurmctld and slurmd on localhost; yield the cluster; stop them."""
+    binaries = _require_binaries()
+    root = Path(tempfile.mkdtemp(prefix="reid-slurm-"))
+    root.chmod(0o755)
+    cluster = SlurmCluster(root)
+    user = pwd.getpwuid(os.geteuid())
+    _write_config(root, user, _free_ports(2))
+    _write_srun_shim(root, shutil.which("srun") or "/usr/bin/srun")
+    env = {"SLURM_CONF": str(cluster.conf)}
+    procs: list[subprocess.Popen] = []
+    try:
+        procs.append(_start_munge(root, binaries["munged"]))
+        ctld_log = root / "log" / "slurmctld.out"
+        procs.append(_spawn([binaries["slurmctld"], "-D", "-i"], ctld_log, env))
+        _wait(lambda: (root / "slurmctld.pid").exists(), procs[-1], "slurmctld", ctld_log)
+        slurmd_log = root / "log" / "slurmd.out"
+        procs.append(_spawn([binaries["slurmd"], "-D", "-N", "localhost"], slurmd_log, env))
+        _wait(
+            lambda: _node_idle(cluster),
+            procs[-1],
+            "slurmd (node idle)",
+            root / "log" / "slurmctld.log",
+        )
+        yield cluster
+    finally:
+        _stop(procs, cluster)
+        shutil.rmtree(root, ignore_errors=True)
