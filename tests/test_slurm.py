@@ -1,10 +1,12 @@
 """The workflow on a SLURM cluster: `snakemake --profile workflow/profiles/slurm` with the real
 snakemake-executor-plugin-slurm, on a one-node cluster started for this module (slurm_fixture).
 
+The profile is used as a user would: its account set to the cluster's, nothing else changed.
 One run of the tiny workflow (ablations and comparison off) goes through SLURM while its phase-1
 training job is cancelled with `scancel` after its first checkpoint; the profile's retry
 resubmits it and it resumes. A second invocation runs the lambda study with 4 workers as SLURM
-jobs on a shared PostgreSQL study. The results are compared with a local run of the same config.
+jobs on a shared PostgreSQL study. Jobs and their requests are read back from `sacct`; the
+results are compared with a local run of the same config.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 from postgres_fixture import postgres_server
-from slurm_fixture import SlurmCluster, slurm_cluster
+from slurm_fixture import ACCOUNT, SlurmCluster, slurm_cluster
 from test_tuning_workers import assert_each_point_complete_once, trials_of
 from workflow_helpers import BIN, REPO, TINY, env, job_counts, make_project, snakemake
 
@@ -40,9 +42,8 @@ EPOCHS = 6  # phase 1 trains long enough to be cancelled between two checkpoints
 GPU_RULES = {"train_phase", "evaluate_task", "study_worker"}
 LAMBDAS = [0.7, 1.0, 1.3]
 WORKERS = 4
-# For this test cluster only: it has no accounting database (no sacct), so the plugin polls
-# `squeue` (finished jobs stay listed for MinJobAge, an hour), from the first second on.
-POLL = ["--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "1"]
+# The plugin's first status query after 1 s rather than 40 s: tiny jobs.
+POLL = ["--slurm-init-seconds-before-status-checks", "1"]
 WORKFLOW_TIMEOUT = 900
 
 
@@ -60,15 +61,15 @@ def slurm_config() -> dict:
 def rule_of(job: dict[str, str]) -> tuple[str, str]:
     """(rule, wildcards) from the comment the executor plugin sets: rule_<name>[_wildcards_<w>]."""
     comment = job.get("Comment", "")
-    assert comment.startswith("rule_"), f"job {job['JobId']} has no rule comment: {comment!r}"
+    assert comment.startswith("rule_"), f"job {job['JobIDRaw']} has no rule comment: {comment!r}"
     rule, _, wildcards = comment.removeprefix("rule_").partition("_wildcards_")
     return rule, wildcards
 
 
-def slurm_command(folder: Path, *targets: str) -> list[str]:
-    """`snakemake --profile workflow/profiles/slurm` on a project folder."""
+def slurm_command(folder: Path, profile: Path, *targets: str) -> list[str]:
+    """`snakemake --profile <profile>` on a project folder."""
     cmd = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(folder)]
-    return cmd + ["--profile", str(PROFILE), *POLL, *targets]
+    return cmd + ["--profile", str(profile), *POLL, *targets]
 
 
 def start(cmd: list[str], folder: Path, environ: dict[str, str]) -> subprocess.Popen:
@@ -98,9 +99,18 @@ def epoch_lines(folder: Path, run: str) -> list[str]:
 
 
 def gpus_of(job: dict[str, str]) -> int:
-    """GPUs a job asked for (`TresPerJob=gres:gpu:1`, `gres/gpu:1` in later SLURM)."""
-    found = re.search(r"gres[:/]gpu(?::[A-Za-z0-9_.]+)?[:=](\d+)", job.get("TresPerJob", ""))
+    """GPUs a job asked for (`gres/gpu=1` in sacct's ReqTRES)."""
+    found = re.search(r"gres/gpu(?::[A-Za-z0-9_.]+)?=(\d+)", job["ReqTRES"])
     return int(found.group(1)) if found else 0
+
+
+def edited_profile(folder: Path, account: str) -> Path:
+    """The repository's profile with its account set, the one edit a user makes."""
+    text = (PROFILE / "config.yaml").read_text()
+    assert 'slurm_account: "your_account"' in text
+    folder.mkdir()
+    (folder / "config.yaml").write_text(text.replace('"your_account"', f'"{account}"'))
+    return folder
 
 
 def cancel_first_training(cluster: SlurmCluster, folder: Path, proc: subprocess.Popen) -> dict:
@@ -108,14 +118,14 @@ def cancel_first_training(cluster: SlurmCluster, folder: Path, proc: subprocess.
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the workflow ended before a training job was cancelled"
-        for job in cluster.jobs():
+        for job in cluster.queue():
             rule, run = rule_of(job)
-            if rule != "train_phase" or job["JobState"] != "RUNNING":
+            if rule != "train_phase" or job["State"] != "RUNNING":
                 continue
             checkpoint = folder / "results" / "runs" / run / "state" / "last.pt"
             # Between two checkpoints: at least one epoch done, at least two to go.
             if checkpoint.is_file() and 1 <= len(epoch_lines(folder, run)) <= EPOCHS - 2:
-                cluster.command("scancel", job["JobId"])
+                cluster.command("scancel", job["JobIDRaw"])
                 return job
         time.sleep(0.2)
     pytest.fail("no training job wrote a checkpoint in time")
@@ -135,27 +145,35 @@ def slurm_run(cluster, tmp_path_factory) -> SimpleNamespace:
     local_cmd = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(local)]
     local_proc = start(local_cmd + ["--cores", "2"], local, env())
     folder = make_project(tmp_path_factory.mktemp("slurm"), config=slurm_config())
-    proc = start(slurm_command(folder), folder, cluster.env(env()))
+    profile = edited_profile(folder / "profile", cluster.account)
+    proc = start(slurm_command(folder, profile), folder, cluster.env(env()))
     try:
         cancelled = cancel_first_training(cluster, folder, proc)
-    finally:
-        finish(proc, folder)
-        finish(local_proc, local)
-    return SimpleNamespace(folder=folder, local=local, jobs=cluster.jobs(), cancelled=cancelled)
+    except BaseException:
+        for running in (proc, local_proc):
+            running.terminate()  # snakemake cancels its SLURM jobs on SIGTERM
+            running.wait(timeout=120)
+            running.log_file.close()
+        raise
+    finish(proc, folder)
+    finish(local_proc, local)
+    return SimpleNamespace(
+        folder=folder, local=local, profile=profile, jobs=cluster.jobs(), cancelled=cancelled
+    )
 
 
 def test_every_rule_ran_as_a_slurm_job(slurm_run, tmp_path: Path) -> None:
     plan = snakemake(make_project(tmp_path, config=slurm_config()), "-n", "--cores", "2")
     counts = job_counts(plan.stdout)
     expected = {rule: n for rule, n in counts.items() if rule not in ("all", "total")}
-    done = [job for job in slurm_run.jobs if job["JobState"] == "COMPLETED"]
+    done = [job for job in slurm_run.jobs if job["State"] == "COMPLETED"]
     assert Counter(rule_of(job)[0] for job in done) == expected
     others = [job for job in slurm_run.jobs if job not in done]
-    assert [job["JobId"] for job in others] == [slurm_run.cancelled["JobId"]]
-    assert others[0]["JobState"] == "CANCELLED"
+    assert [job["JobIDRaw"] for job in others] == [slurm_run.cancelled["JobIDRaw"]]
+    assert others[0]["State"] == "CANCELLED"
     # One workflow run: the plugin names every job after the run's UUID.
     assert len({job["JobName"] for job in slurm_run.jobs}) == 1
-    assert {job["Account"] for job in slurm_run.jobs} == {"your_account"}
+    assert {job["Account"] for job in slurm_run.jobs} == {ACCOUNT}
 
 
 def test_requested_resources_equal_the_config(slurm_run) -> None:
@@ -166,13 +184,13 @@ def test_requested_resources_equal_the_config(slurm_run) -> None:
         if rule in GPU_RULES:
             assert job["Partition"] == "gpu", (rule, job["Partition"])
             assert gpus_of(job) == RESOURCES["train_gpus"], rule
-            assert job["CPUs/Task"] == str(THREADS), rule
-            assert job["MinMemoryNode"] == f"{RESOURCES[memory[rule]]}M", rule
-            assert job["TimeLimit"] == f"00:{RESOURCES[minutes[rule]]:02d}:00", rule
+            assert job["ReqCPUS"] == str(THREADS), rule
+            assert job["ReqMem"] == f"{RESOURCES[memory[rule]]}M", rule
+            assert job["Timelimit"] == f"00:{RESOURCES[minutes[rule]]:02d}:00", rule
         else:
             assert job["Partition"] == "cpu", (rule, job["Partition"])
             assert gpus_of(job) == 0, rule
-            assert job["CPUs/Task"] == "1", rule
+            assert job["ReqCPUS"] == "1", rule
 
 
 def test_results_equal_a_local_run(slurm_run) -> None:
@@ -194,8 +212,7 @@ def test_results_equal_a_local_run(slurm_run) -> None:
 def test_cancelled_training_resumes_from_its_checkpoint(slurm_run) -> None:
     _, run = rule_of(slurm_run.cancelled)
     attempts = [job for job in slurm_run.jobs if rule_of(job) == ("train_phase", run)]
-    assert [job["JobState"] for job in attempts] == ["CANCELLED", "COMPLETED"]
-    assert int(attempts[1]["JobId"]) > int(attempts[0]["JobId"])
+    assert [job["State"] for job in attempts] == ["CANCELLED", "COMPLETED"]
     log = (slurm_run.folder / "results" / "logs" / "train" / f"{run}.log").read_text()
     resumed = [line for line in log.splitlines() if "resuming" in line]
     assert len(resumed) == 1, log[-3000:]
@@ -220,20 +237,21 @@ def test_study_workers_share_a_postgres_study(cluster, slurm_run, postgres_url) 
     config["ablations"] = {"enabled": True, "lambdas": LAMBDAS, "lambda_epochs": 2}
     config["optuna"] = {"storage": postgres_url, "workers": WORKERS, "n_extra_trials": 1}
     make_project(folder, config=config)
-    before = {job["JobId"] for job in cluster.jobs()}
+    before = {job["JobIDRaw"] for job in cluster.jobs()}
     target = "results/tables/study_lambda.csv"
-    finish(start(slurm_command(folder, target), folder, cluster.env(env())), folder)
-    jobs = [job for job in cluster.jobs() if job["JobId"] not in before]
+    command = slurm_command(folder, slurm_run.profile, target)
+    finish(start(command, folder, cluster.env(env())), folder)
+    jobs = [job for job in cluster.jobs() if job["JobIDRaw"] not in before]
 
-    assert {job["JobState"] for job in jobs} == {"COMPLETED"}
+    assert {job["State"] for job in jobs} == {"COMPLETED"}
     rules = Counter(rule_of(job)[0] for job in jobs)
     assert rules == {"study_create": 1, "study_worker": WORKERS, "study_aggregate": 1}
     workers = [job for job in jobs if rule_of(job)[0] == "study_worker"]
     assert sorted(rule_of(job)[1] for job in workers) == [f"lambda_{i}" for i in range(WORKERS)]
     for job in workers:
         assert job["Partition"] == "gpu" and gpus_of(job) == RESOURCES["train_gpus"]
-        assert job["MinMemoryNode"] == f"{RESOURCES['train_mem_mb']}M"
-        assert job["TimeLimit"] == f"00:{4 * RESOURCES['train_runtime']:02d}:00"
+        assert job["ReqMem"] == f"{RESOURCES['train_mem_mb']}M"
+        assert job["Timelimit"] == f"00:{4 * RESOURCES['train_runtime']:02d}:00"
 
     trials = trials_of(postgres_url, "lambda")
     lost = [t.number for t in trials if t.state not in (TrialState.COMPLETE, TrialState.PRUNED)]
