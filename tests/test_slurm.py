@@ -152,7 +152,11 @@ def slurm_run(cluster, tmp_path_factory) -> SimpleNamespace:
     except BaseException:
         for running in (proc, local_proc):
             running.terminate()  # snakemake cancels its SLURM jobs on SIGTERM
-            running.wait(timeout=120)
+            try:
+                running.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                running.kill()
+                running.wait()
             running.log_file.close()
         raise
     finish(proc, folder)
