@@ -91,10 +91,17 @@ def run(argv: list[str], cwd: Path, env: dict | None = None) -> None:
     finish([start(argv, cwd, "run", env)])
 
 
+def study_named(store, ablation: str) -> str:
+    """The one study of `ablation` in a storage (studies are named `<ablation>-<fingerprint>`)."""
+    names = [n for n in optuna.get_all_study_names(store) if n.rsplit("-", 1)[0] == ablation]
+    assert len(names) == 1, names
+    return names[0]
+
+
 def trials_of(storage: str, name: str) -> list[optuna.trial.FrozenTrial]:
     store = open_storage(storage)
     try:
-        return optuna.load_study(study_name=name, storage=store).get_trials()
+        return optuna.load_study(study_name=study_named(store, name), storage=store).get_trials()
     finally:
         if isinstance(store, optuna.storages.RDBStorage):
             store.engine.dispose()
@@ -177,7 +184,7 @@ def test_four_workers_on_postgres(base_config, postgres_url, tmp_path):
         timeout=120,
     )
     assert listed.returncode == 0, listed.stderr
-    assert "lambda" in [row["name"] for row in json.loads(listed.stdout)]
+    assert ["lambda"] == [row["name"].rsplit("-", 1)[0] for row in json.loads(listed.stdout)]
 
     # Aggregate: one row per trial, param_* and metric columns, the best point.
     run(reid("aggregate", "lambda", cfg, "--storage", url), tmp_path)
