@@ -15,9 +15,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from reid.data import load_dataset
 from reid.data.images import ImageBank
 from reid.data.sampler import PKSampler
+from reid.data.select import load_task_splits, selection_tag
 from reid.data.transforms import TrainTransform
 from reid.engine.checkpoint import check_signature, load_checkpoint, save_checkpoint
 from reid.engine.optim import build_optimizer, build_scheduler, steps_per_iteration
@@ -63,11 +63,12 @@ def load_bank(
 ) -> ImageBank:
     """Decoded uint8 images of one split of a prepared task."""
     root = prepared_root(task["root"])
-    splits = load_dataset(task["dataset"], root)
+    splits = load_task_splits(task, root)
     samples = getattr(splits, split)
     cache_path = None
     if cache:
-        cache_path = Path(task["root"]) / "cache" / f"{split}_{data['height']}x{data['width']}.pt"
+        name = f"{split}{selection_tag(task, split)}_{data['height']}x{data['width']}.pt"
+        cache_path = Path(task["root"]) / "cache" / name
     return ImageBank.from_samples(
         samples,
         data["height"],
