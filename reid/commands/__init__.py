@@ -1,5 +1,5 @@
 """Sub-commands of the `reid` CLI, one module per concern."""
 
-from reid.commands import data, report, tables, train, tune  # noqa: F401
+from reid.commands import data, lreid, report, tables, train, tune  # noqa: F401
 
-__all__ = ["data", "report", "tables", "train", "tune"]
+__all__ = ["data", "lreid", "report", "tables", "train", "tune"]
