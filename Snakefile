@@ -15,6 +15,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/tuning.smk"
 include: "workflow/rules/comparison.smk"
+include: "workflow/rules/lreid.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -128,6 +128,7 @@ def get_report_inputs(wildcards):
         "provenance": "results/provenance.json",
         "runs": [f"results/runs/{run}/history.csv" for run in MAIN_HASHES],
         "comparison": ["results/tables/continual.csv"] if COMPARISON else [],
+        "lreid": lreid_tables(),
     }
 
 
@@ -139,5 +140,6 @@ def get_all_targets():
     targets += get_study_outputs()
     if COMPARISON:
         targets.append("results/tables/continual.csv")
+    targets += lreid_tables()
     targets.append("results/report/index.html")
     return targets
