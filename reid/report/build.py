@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from reid.io import write_text
-from reid.report import compare, figures, inputs, methods
+from reid.report import compare, figures, inputs, lreid, methods
 
 PACKAGES = ("torch", "torchvision", "optuna", "snakemake", "pandas", "seaborn")
 STUDY_TITLES = {
@@ -102,6 +102,7 @@ def report_context(
             summary,
             synthetic=is_synthetic(config),
         ),
+        "lreid": lreid.section(results, config, synthetic=is_synthetic(config)),
         "provenance": provenance_context(results, config, prov),
     }
 
