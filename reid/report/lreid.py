@@ -94,7 +94,7 @@ def dataset_table(data: pd.DataFrame, kind: str) -> dict[str, Any]:
     """mAP / R1 of every set of one kind after the last step (mean over seeds)."""
     last = int(data["step"].max())
     pick = data[(data["kind"] == kind) & ((data["step"] == last) | (data["method"] == REFERENCE))]
-    sets = list(dict.fromkeys(pick.sort_values(["index", "set"], na_position="last")["set"]))
+    sets = list(dict.fromkeys(pick["set"]))  # the config's order
     means = pick.groupby(["method", "set"])[list(METRICS)].mean()
     rows = []
     for method in method_order(list(pick["method"].unique())):
