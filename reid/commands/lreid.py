@@ -1,4 +1,4 @@
-"""`reid lreid`: the lifelong re-ID benchmark's evaluation of one model on every set, and its
+"""`reid lifelong`: the lifelong re-ID benchmark's evaluation of one model on every set, and its
 tables (Seen-Avg / Unseen-Avg per method, seed and step; per-dataset results)."""
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ def _lreid_args(parser: argparse.ArgumentParser) -> None:
 
 
 @command(
-    "lreid", "lifelong re-ID benchmark: evaluate a model on every set, or build tables", _lreid_args
+    "lifelong",
+    "lifelong re-ID benchmark: evaluate a model on every set, or build tables",
+    _lreid_args,
 )
 def lreid(args: argparse.Namespace) -> int:
     from reid.errors import ConfigError
@@ -37,11 +39,11 @@ def lreid(args: argparse.Namespace) -> int:
             or (args.model is None) == (args.reference is None)
         ):
             raise ConfigError(
-                "reid lreid evaluate needs --sets, --eval-json and one of --model / --reference"
+                "reid lifelong evaluate needs --sets, --eval-json and one of --model / --reference"
             )
         return _evaluate(args)
     if args.manifest is None:
-        raise ConfigError("reid lreid tables needs --manifest")
+        raise ConfigError("reid lifelong tables needs --manifest")
     return _tables(args)
 
 

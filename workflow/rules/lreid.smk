@@ -26,7 +26,7 @@ rule lreid_evaluate:
         device=CONFIG["device"],
         speed=SPEED_FLAGS,
     shell:
-        "reid lreid evaluate --model {input.model} --sets {params.sets:q}"
+        "reid lifelong evaluate --model {input.model} --sets {params.sets:q}"
         " --eval-json {params.evaluation:q} --device {params.device} --threads {threads}"
         " {params.speed} --out {output} > {log} 2>&1"
 
@@ -54,7 +54,7 @@ rule lreid_reference:
         device=CONFIG["device"],
         speed=SPEED_FLAGS,
     shell:
-        "reid lreid evaluate --reference {params.spec:q} --sets {params.sets:q}"
+        "reid lifelong evaluate --reference {params.spec:q} --sets {params.sets:q}"
         " --eval-json {params.evaluation:q} --device {params.device} --threads {threads}"
         " {params.speed} --out {output} > {log} 2>&1"
 
@@ -83,5 +83,5 @@ rule lreid_tables:
     params:
         manifest=canonical_json([dict(e, file=lreid_eval_file(e)) for e in BENCH_EVALS]),
     shell:
-        "reid lreid tables --manifest {params.manifest:q} --out {output.table}"
+        "reid lifelong tables --manifest {params.manifest:q} --out {output.table}"
         " --seeds {output.seeds} --datasets {output.datasets} > {log} 2>&1"
