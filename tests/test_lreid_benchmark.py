@@ -245,3 +245,15 @@ def minimal_context(lreid: dict) -> dict:
             "config_yaml": "",
         },
     }
+
+
+def test_selection_tag_names_only_the_splits_it_changes() -> None:
+    from reid.data.select import selection_of, selection_tag
+
+    task = {"dataset": "viper", "select_ids": 3, "select_seed": None}
+    assert selection_of(task) == {"select_ids": 3}
+    assert selection_tag(task, "train") and selection_tag(task, "query") == ""
+    assert selection_tag({"select_seed": 4}, "train") == ""  # a seed alone selects nothing
+    split = {"split_file": "my.json"}
+    assert selection_tag(split, "gallery") == selection_tag(split, "query") != ""
+    assert selection_tag(dict(split, select_ids=3), "train") != selection_tag(split, "train")
