@@ -70,9 +70,3 @@ def forward_transfer(r: np.ndarray, reference: np.ndarray) -> float:
     if t < 2:
         return float("nan")
     return float(np.mean([r[j - 1, j] - b[j] for j in range(1, t)]))
-
-
-def running_average(r: np.ndarray) -> np.ndarray:
-    """Per step i: mean_{j ≤ i} R[i, j], the average over the tasks seen so far."""
-    r = _check(r)
-    return np.array([float(np.mean(r[i, : i + 1])) for i in range(r.shape[0])])
