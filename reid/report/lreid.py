@@ -90,11 +90,14 @@ def step_table(summary: pd.DataFrame, metric: str) -> dict[str, Any]:
     return {"metric": METRIC_LABELS[metric], "steps": steps, "rows": rows, "reference": reference}
 
 
-def dataset_table(data: pd.DataFrame, kind: str) -> dict[str, Any]:
-    """mAP / R1 of every set of one kind after the last step (mean over seeds)."""
+def dataset_table(data: pd.DataFrame, kind: str, order: list[str]) -> dict[str, Any]:
+    """mAP / R1 of every set of one kind after the last step (mean over seeds); sets in the
+    config's `order`, any other after them."""
     last = int(data["step"].max())
     pick = data[(data["kind"] == kind) & ((data["step"] == last) | (data["method"] == REFERENCE))]
-    sets = list(dict.fromkeys(pick["set"]))  # the config's order
+    present = set(pick["set"])
+    sets = [name for name in order if name in present]
+    sets += sorted(present - set(sets))
     means = pick.groupby(["method", "set"])[list(METRICS)].mean()
     rows = []
     for method in method_order(list(pick["method"].unique())):
@@ -118,6 +121,9 @@ def section(results: Path, config: dict, *, synthetic: bool) -> dict[str, Any]:
         return {"run": False, "enabled": enabled}
     used = data.loc[data["method"] != REFERENCE, "features"].dropna().unique().tolist()
     seeds = int(summary["n"].max()) if "n" in summary else 0
+    order = [
+        entry.get("name") for entry in (config.get("tasks") or []) + (config.get("unseen") or [])
+    ]
     return {
         "run": True,
         "synthetic": synthetic,
@@ -134,5 +140,5 @@ def section(results: Path, config: dict, *, synthetic: bool) -> dict[str, Any]:
         "published": [row._asdict() for row in ORDER1],
         "published_note": SOURCE_NOTE,
         "steps": [step_table(summary, metric) for metric in METRICS],
-        "datasets": [dataset_table(data, kind) for kind in ("seen", "unseen")],
+        "datasets": [dataset_table(data, kind, order) for kind in ("seen", "unseen")],
     }
