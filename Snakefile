@@ -9,6 +9,7 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/lreid_common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
@@ -17,6 +18,7 @@ include: "workflow/rules/tuning.smk"
 include: "workflow/rules/comparison.smk"
 include: "workflow/rules/ranklists_plan.smk"
 include: "workflow/rules/ranklists.smk"
+include: "workflow/rules/lreid.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -55,11 +55,16 @@ def task_by_name(config: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def task_entry(config: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
+    """What a run spec records of a task: its prepared folder, data identity and selection
+    (`select_ids`, `select_seed`, `split_file`; only those set, so other runs keep their hash)."""
+    from reid.data.select import selection_of
+
     return {
         "name": task["name"],
         "dataset": task["dataset"],
         "root": dataset_dir(config, task),
         "data": task_data_identity(task),
+        **selection_of(task),
     }
 
 

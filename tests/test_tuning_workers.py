@@ -184,7 +184,7 @@ def test_four_workers_on_postgres(base_config, postgres_url, tmp_path):
         timeout=120,
     )
     assert listed.returncode == 0, listed.stderr
-    assert ["lambda"] == [row["name"].rsplit("-", 1)[0] for row in json.loads(listed.stdout)]
+    assert [row["name"].rsplit("-", 1)[0] for row in json.loads(listed.stdout)] == ["lambda"]
 
     # Aggregate: one row per trial, param_* and metric columns, the best point.
     run(reid("aggregate", "lambda", cfg, "--storage", url), tmp_path)

@@ -55,3 +55,18 @@ def accuracy_matrix(rows: Iterable[Mapping[str, Any]]) -> np.ndarray:
             raise ValueError(f"negative step/task in record ({step}, {task})")
         r[step, task] = value
     return r
+
+
+def forward_transfer(r: np.ndarray, reference: np.ndarray) -> float:
+    """mean_{j≥1} (R[j−1, j] − b_j) (Lopez-Paz & Ranzato, 2017): how much the steps before
+    task j helped it before it was trained on, against `reference` b_j (the accuracy of the
+    initial, untrained model on task j). Needs the full matrix (every task after every step);
+    NaN for a single task."""
+    r = _check(r)
+    b = np.asarray(reference, dtype=np.float64)
+    t = r.shape[0]
+    if b.shape != (t,):
+        raise ValueError(f"reference must hold one value per task ({t}), got shape {b.shape}")
+    if t < 2:
+        return float("nan")
+    return float(np.mean([r[j - 1, j] - b[j] for j in range(1, t)]))

@@ -15,6 +15,7 @@ def prepare_task(task: dict[str, Any], dest: Path, data: dict[str, Any]) -> dict
 
     from reid.data import format_summary, load_dataset
     from reid.data.acquire import prepare_dataset
+    from reid.data.select import load_task_splits, selection_of
     from reid.data.synthetic import generate_domain
     from reid.io import write_csv, write_json
 
@@ -37,6 +38,10 @@ def prepare_task(task: dict[str, Any], dest: Path, data: dict[str, Any]) -> dict
         root,
         verify_counts=data.get("verify_counts", False) and task["source"] != "synthetic",
     )
+    chosen = selection_of(task)
+    if chosen:
+        # Refuse here, not at training, a split file or select_ids the dataset cannot take.
+        load_task_splits(task, root)
     print(format_summary(splits))
     rows = splits.summary_rows()
     write_csv(dest / "summary.csv", pd.DataFrame(rows))
@@ -47,6 +52,7 @@ def prepare_task(task: dict[str, Any], dest: Path, data: dict[str, Any]) -> dict
         "num_train_pids": splits.num_train_pids,
         "summary": rows,
         "notes": splits.notes,
+        "selection": chosen,
     }
     write_json(dest / "READY.json", ready)
     return ready

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 
@@ -36,3 +37,43 @@ def select_ids(
     train = [Sample(s.path, mapping[s.pid], s.camid) for s in splits.train if s.pid in mapping]
     notes = dict(splits.notes, selected_ids=n)
     return dataclasses.replace(splits, train=train, notes=notes)
+
+
+SELECTION_KEYS = ("select_ids", "select_seed", "split_file")
+
+
+def selection_of(task: dict) -> dict:
+    """The keys of a task (config entry or run-spec entry) that narrow what it loads: a split
+    file and `select_ids` (+ `select_seed`); empty when none is set, so a task without them
+    keeps its run hashes."""
+    picked = {key: task.get(key) for key in SELECTION_KEYS if task.get(key) is not None}
+    if "select_ids" not in picked:
+        picked.pop("select_seed", None)
+    return picked
+
+
+def load_task_splits(task: dict, root) -> DatasetSplits:
+    """A task's splits as training and evaluation see them: its dataset at `root`, read with
+    its split file, train cut to `select_ids` identities drawn with `select_seed` (one helper,
+    so `reid prepare`, training and evaluation agree)."""
+    from reid.data.datasets import load_dataset
+
+    chosen = selection_of(task)
+    split_file = chosen.get("split_file")
+    splits = load_dataset(
+        task["dataset"], root, split_file=Path(split_file) if split_file else None
+    )
+    if "select_ids" in chosen:
+        splits = select_ids(splits, int(chosen["select_ids"]), seed=chosen.get("select_seed", 0))
+    return splits
+
+
+def selection_tag(task: dict, split: str) -> str:
+    """Suffix of a split's image cache when the selection changes that split ('' otherwise)."""
+    from reid.config import stable_hash
+
+    chosen = selection_of(task)
+    if split != "train":
+        chosen.pop("select_ids", None)
+        chosen.pop("select_seed", None)
+    return f"_{stable_hash(chosen, 8)}" if chosen else ""

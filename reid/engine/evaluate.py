@@ -13,24 +13,27 @@ from reid.engine.models import load_model
 from reid.engine.runtime import Runtime
 from reid.engine.sources import load_bank
 from reid.evaluation import evaluate_features, extract_features, parse_feature_source
+from reid.evaluation.features import resolve_source
 
 RANKS = (1, 5, 10, 20)
 
 
-def resolve_features(features: str, task_index: int) -> str:
-    """`task` means the task's own pipeline; anything else is a feature source string."""
-    return f"pipeline:{task_index}" if features == "task" else features
+def resolve_features(features: str, task_index: int | None, num_pipelines: int) -> str:
+    """`task` means the task's own pipeline, `last` / `concat:all` / `mean:all` need no task id;
+    anything else is a feature source string."""
+    return resolve_source(features, task_index, num_pipelines)
 
 
 def evaluate_run(
     model_path: Path,
     task: dict[str, Any],
-    task_index: int,
+    task_index: int | None,
     evaluation: dict[str, Any],
     runtime: Runtime | None = None,
     model=None,
 ) -> dict[str, Any]:
-    """Rank-k and mAP of a trained model on a task, with the configured feature source."""
+    """Rank-k and mAP of a trained model on a task, with the configured feature source
+    (`task_index` None: a set without a task id, which needs a task-free source)."""
     runtime = runtime or Runtime()
     device = runtime.device()
     if model is None:
@@ -39,7 +42,7 @@ def evaluate_run(
     else:
         data = {"height": model.cfg.input_size[0], "width": model.cfg.input_size[1]}
     model.to(device).eval()
-    source_name = resolve_features(evaluation["features"], task_index)
+    source_name = resolve_features(evaluation["features"], task_index, len(model.pipelines))
     source = parse_feature_source(source_name)
     started = time.perf_counter()
     feats = {}

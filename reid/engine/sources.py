@@ -9,9 +9,9 @@ from typing import Any
 
 import torch
 
-from reid.data import load_dataset
 from reid.data.images import ImageBank
 from reid.data.sampler import PKSampler
+from reid.data.select import load_task_splits, selection_tag
 from reid.errors import DatasetError
 
 
@@ -45,11 +45,12 @@ def load_bank(
 ) -> ImageBank:
     """Decoded uint8 images of one split of a prepared task."""
     root = prepared_root(task["root"])
-    splits = load_dataset(task["dataset"], root)
+    splits = load_task_splits(task, root)
     samples = getattr(splits, split)
     cache_path = None
     if cache:
-        cache_path = Path(task["root"]) / "cache" / f"{split}_{data['height']}x{data['width']}.pt"
+        name = f"{split}{selection_tag(task, split)}_{data['height']}x{data['width']}.pt"
+        cache_path = Path(task["root"]) / "cache" / name
     return ImageBank.from_samples(
         samples,
         data["height"],

@@ -33,7 +33,8 @@ class FeatureSource:
 
 
 def parse_feature_source(text: str) -> FeatureSource:
-    """Parse "base", "pipeline:0", "concat:0,1" or "mean:0,1"."""
+    """Parse "base", "pipeline:0", "concat:0,1" or "mean:0,1" (see `resolve_source` for the
+    task-free "last", "concat:all" and "mean:all")."""
     raw = str(text).strip()
     kind, _, rest = raw.partition(":")
     kind = kind.strip()
@@ -54,6 +55,34 @@ def parse_feature_source(text: str) -> FeatureSource:
     if kind == "pipeline" and len(indices) != 1:
         raise ConfigError(f"feature source {raw!r}: 'pipeline' takes exactly one index")
     return FeatureSource(kind, indices, with_base)  # type: ignore[arg-type]
+
+
+TASK_FREE = ("last", "base", "concat:all", "mean:all")
+
+
+def resolve_source(text: str, task_index: int | None, num_pipelines: int) -> str:
+    """A concrete feature source for a model with `num_pipelines` pipelines.
+
+    `task` is the task's own pipeline (needs a task id); the task-free choices need none:
+    `last` (the newest pipeline), `concat:all` / `mean:all` (every pipeline, each member
+    L2-normalised first) and `base` (the backbone). A model without pipelines (the initial,
+    untrained one) falls back to `base` for every task-free choice."""
+    raw = str(text).strip()
+    if raw == "task":
+        if task_index is None:
+            raise ConfigError(
+                "feature source 'task' needs a task id, and this set has none (an unseen set); "
+                f"use a task-free source: {', '.join(TASK_FREE)}"
+            )
+        return f"pipeline:{task_index}"
+    if raw in ("last", "concat:all", "mean:all") and num_pipelines == 0:
+        return "base"
+    if raw == "last":
+        return f"pipeline:{num_pipelines - 1}"
+    if raw in ("concat:all", "mean:all"):
+        members = ",".join(str(i) for i in range(num_pipelines))
+        return f"{raw.partition(':')[0]}:{members}"
+    return raw
 
 
 def _features(model: nn.Module, x: Tensor, source: FeatureSource) -> Tensor:

@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from reid.io import write_text
-from reid.report import answer, compare, figures, inputs, methods, ranklists
+from reid.report import answer, compare, figures, inputs, lreid, methods, ranklists
 from reid.tuning.studies import STUDIES
 
 PACKAGES = ("torch", "torchvision", "optuna", "snakemake", "pandas", "seaborn")
@@ -109,6 +109,7 @@ def report_context(
             summary,
             synthetic=is_synthetic(config),
         ),
+        "lreid": lreid.section(results, config, synthetic=is_synthetic(config)),
         "provenance": provenance_context(results, config, prov),
     }
 

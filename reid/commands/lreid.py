@@ -1,0 +1,79 @@
+"""`reid lifelong`: the lifelong re-ID benchmark's evaluation of one model on every set, and its
+tables (Seen-Avg / Unseen-Avg per method, seed and step; per-dataset results)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from reid.commands.base import add_runtime_args, command, json_arg, runtime_from
+
+
+def _lreid_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["evaluate", "tables"])
+    add_runtime_args(parser)
+    parser.add_argument("--model", type=Path, help="evaluate: a run's model.pt")
+    parser.add_argument(
+        "--reference", type=json_arg, help="evaluate: a reference spec (the untrained model)"
+    )
+    parser.add_argument("--sets", type=json_arg, help="evaluate: the benchmark sets (JSON)")
+    parser.add_argument("--eval-json", type=json_arg, help="evaluate: the evaluation section")
+    parser.add_argument("--manifest", type=json_arg, help="tables: evaluations with their file")
+    parser.add_argument("--out", type=Path, required=True, help="evaluate: JSON; tables: CSV")
+    parser.add_argument("--seeds", type=Path, help="tables: per-seed Seen-Avg / Unseen-Avg")
+    parser.add_argument("--datasets", type=Path, help="tables: per-dataset results")
+
+
+@command(
+    "lifelong",
+    "lifelong re-ID benchmark: evaluate a model on every set, or build tables",
+    _lreid_args,
+)
+def lreid(args: argparse.Namespace) -> int:
+    from reid.errors import ConfigError
+
+    if args.action == "evaluate":
+        if (
+            args.sets is None
+            or args.eval_json is None
+            or (args.model is None) == (args.reference is None)
+        ):
+            raise ConfigError(
+                "reid lifelong evaluate needs --sets, --eval-json and one of --model / --reference"
+            )
+        return _evaluate(args)
+    if args.manifest is None:
+        raise ConfigError("reid lifelong tables needs --manifest")
+    return _tables(args)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from reid.io import write_json
+    from reid.lreid.evaluate import evaluate_model_file
+
+    runtime = runtime_from(args, {"device": "auto"})
+    result = evaluate_model_file(args.model, args.reference, args.sets, args.eval_json, runtime)
+    for name, item in result["sets"].items():
+        print(f"{name:>12} ({item['kind']}): mAP {item['mAP']:.3f}  rank1 {item['rank1']:.3f}")
+    print(json.dumps({k: v for k, v in result.items() if k != "sets"}))
+    write_json(args.out, result)
+    return 0
+
+
+def _tables(args: argparse.Namespace) -> int:
+    from reid.io import write_csv
+    from reid.lreid.table import dataset_results, seed_results, summary
+
+    data = dataset_results(args.manifest)
+    seeds = seed_results(data)
+    table = summary(seeds)
+    write_csv(args.out, table)
+    if args.seeds:
+        write_csv(args.seeds, seeds)
+    if args.datasets:
+        write_csv(args.datasets, data)
+    last = table[(table["step"] == table["step"].max()) & table["statistic"].str.endswith("avg")]
+    print(last.to_string(index=False))
+    return 0

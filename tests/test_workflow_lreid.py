@@ -1,0 +1,115 @@
+"""The lifelong re-ID benchmark through the Snakemake CLI: a tiny generated sequence (3 steps,
+2 unseen sets, 2 methods), and dry runs of the real-data configs and the default config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from workflow_helpers import TINY, copy_repo_configs, job_counts, make_project, snakemake
+
+SIZES = {"num_train_ids": 6, "num_test_ids": 4, "images_per_id": 4, "height": 64, "width": 32}
+
+
+def tiny_lreid() -> dict:
+    config = yaml.safe_load(TINY.read_text())
+    config["tasks"] = [
+        {
+            "name": "market",
+            "dataset": "market1501",
+            "select_ids": 4,
+            "synthetic": dict(SIZES, style="market"),
+        },
+        {"name": "sysu", "dataset": "cuhksysu", "synthetic": dict(SIZES, style="cuhksysu")},
+        {
+            "name": "duke",
+            "dataset": "dukemtmcreid",
+            "select_ids": 5,
+            "synthetic": dict(SIZES, style="duke"),
+        },
+    ]
+    config["unseen"] = [
+        {"name": "viper", "dataset": "viper", "synthetic": dict(SIZES, style="viper")},
+        {
+            "name": "sense",
+            "dataset": "sensereid",
+            "synthetic": dict(SIZES, style="sensereid", images_per_id=2),
+        },
+    ]
+    config["ablations"] = {"enabled": False}
+    config["comparison"] = {"enabled": False, "methods": ["finetune", "joint"], "seeds": [0]}
+    config["benchmark"] = {"enabled": True, "features": "last"}
+    return config
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    folder = make_project(tmp_path_factory.mktemp("lreid"), config=tiny_lreid())
+    snakemake(folder, "--cores", "2")
+    return folder
+
+
+def test_lreid_tables_hold_seen_and_unseen_averages(finished: Path) -> None:
+    tables = finished / "results" / "tables"
+    summary = pd.read_csv(tables / "lreid.csv")
+    last = summary[(summary["step"] == 3) & (summary["metric"] == "mAP")]
+    for method in ("finetune", "joint"):
+        stats = set(last.loc[last["method"] == method, "statistic"])
+        assert {"seen_avg", "unseen_avg"} <= stats
+    assert {"forgetting", "bwt", "fwt"} <= set(last.loc[last["method"] == "finetune", "statistic"])
+    seeds = pd.read_csv(tables / "lreid_seeds.csv")
+    finetune = seeds[(seeds["method"] == "finetune") & (seeds["metric"] == "rank1")]
+    assert finetune["step"].tolist() == [1, 2, 3]
+    assert finetune[["seen_avg", "unseen_avg"]].stack().between(0, 100).all()
+    data = pd.read_csv(tables / "lreid_datasets.csv")
+    at3 = data[(data["method"] == "finetune") & (data["step"] == 3)]
+    assert sorted(at3["set"]) == ["duke", "market", "sense", "sysu", "viper"]
+    # Seen-Avg after step 2 = mean over the two tasks trained so far, from the per-set table.
+    at2 = data[(data["method"] == "finetune") & (data["step"] == 2) & (data["index"] < 2)]
+    row = finetune[finetune["step"] == 2].iloc[0]
+    assert row["seen_avg"] == pytest.approx(at2["rank1"].mean())
+    # `last` resolved to the newest pipeline of each model, no task id used.
+    assert set(at3["features"]) == {"pipeline:2"}
+    assert set(data.loc[data["method"] == "reference", "features"]) == {"base"}
+
+
+def test_selection_reaches_training(finished: Path) -> None:
+    runs = finished / "results" / "runs"
+    classes = {}
+    for spec_file in runs.glob("*/spec.json"):
+        spec = json.loads(spec_file.read_text())
+        if spec["kind"] == "phase":
+            metrics = json.loads((spec_file.parent / "metrics.json").read_text())
+            classes[spec["task"]["name"]] = metrics["num_classes"][-1]
+    assert classes == {"market": 4, "sysu": 6, "duke": 5}
+
+
+def test_report_has_the_lreid_section(finished: Path) -> None:
+    html = (finished / "results" / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Lifelong re-ID benchmark" in html and 'id="lreid-banner"' in html
+    assert 'id="table-lreid"' in html and 'id="table-lreid-published"' in html
+    assert 'data-method="finetune"' in html and "DASK (AAAI&#39;25)" in html
+    unseen = html[html.index('id="table-lreid-unseen"') :]
+    assert unseen.index(">viper<") < unseen.index(">sense<")  # the config's order
+
+
+def test_real_data_configs_plan_the_benchmark(tmp_path: Path) -> None:
+    folder = copy_repo_configs(tmp_path)
+    for name in ("lreid_order1", "lreid_order2"):
+        proc = snakemake(folder, "-n", "--cores", "8", "--configfile", f"config/{name}.yaml")
+        counts = job_counts(proc.stdout)
+        assert counts["prepare_dataset"] == 12
+        assert counts["lreid_reference"] == 3  # one untrained model per seed
+        # per seed: phase 1 shared, 4 more steps for each of the 4 sequential methods, one joint
+        assert counts["train_phase"] == 3 * (1 + 4 * 4 + 1)
+        assert counts["lreid_evaluate"] == counts["train_phase"]
+        assert counts["lreid_tables"] == 1
+
+
+def test_default_config_plans_no_benchmark(tmp_path: Path) -> None:
+    folder = copy_repo_configs(tmp_path)
+    proc = snakemake(folder, "-n", "--cores", "2")
+    assert not any(rule.startswith("lreid") for rule in job_counts(proc.stdout))
