@@ -11,16 +11,20 @@ import pandas as pd
 RESULT_COLUMNS = ["phase", "task", "rank1", "rank5", "rank10", "rank20", "mAP", "run", "features"]
 
 
-def read_eval(path: str | Path) -> dict[str, Any]:
-    """One evaluation JSON file."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+def read_eval(path: str | Path, task: str | None = None) -> dict[str, Any]:
+    """One evaluation: a single-task JSON file, or task `task` of a run's `eval/tasks.json`
+    (`{"tasks": {name: metrics}}`, written by one evaluation job per run)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if "tasks" in data and task is not None:
+        return data["tasks"][task]
+    return data
 
 
 def main_results(manifest: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per (phase, task) evaluation, metrics in percent, phases in training order."""
     rows = []
     for entry in manifest:
-        result = read_eval(entry["file"])
+        result = read_eval(entry["file"], entry.get("task"))
         row = {
             "phase": entry["phase"],
             "task": entry["task"],

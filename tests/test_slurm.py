@@ -39,7 +39,7 @@ RESOURCES = {
 }
 THREADS = 2
 EPOCHS = 6  # phase 1 trains long enough to be cancelled between two checkpoints
-GPU_RULES = {"train_phase", "evaluate_task", "study_worker"}
+GPU_RULES = {"train_phase", "evaluate_run", "study_worker"}
 LAMBDAS = [0.7, 1.0, 1.3]
 WORKERS = 4
 # The plugin's first status query after 1 s rather than 40 s: tiny jobs.
@@ -181,8 +181,8 @@ def test_every_rule_ran_as_a_slurm_job(slurm_run, tmp_path: Path) -> None:
 
 
 def test_requested_resources_equal_the_config(slurm_run) -> None:
-    minutes = {"train_phase": "train_runtime", "evaluate_task": "evaluate_runtime"}
-    memory = {"train_phase": "train_mem_mb", "evaluate_task": "evaluate_mem_mb"}
+    minutes = {"train_phase": "train_runtime", "evaluate_run": "evaluate_runtime"}
+    memory = {"train_phase": "train_mem_mb", "evaluate_run": "evaluate_mem_mb"}
     for job in slurm_run.jobs:
         rule, _ = rule_of(job)
         if rule in GPU_RULES:

@@ -65,9 +65,8 @@ def test_whole_dag_writes_every_output(finished: Path) -> None:
         metrics = json.loads((run_dir / "metrics.json").read_text())
         assert {"run", "phase", "epochs", "train_seconds", "num_classes"} <= set(metrics)
     for entry in results.itertuples():
-        result = json.loads(
-            (finished / "results" / "runs" / entry.run / "eval" / f"{entry.task}.json").read_text()
-        )
+        evaluated = finished / "results" / "runs" / entry.run / "eval" / "tasks.json"
+        result = json.loads(evaluated.read_text())["tasks"][entry.task]
         assert set(result) >= EVAL_KEYS
         assert len(result["cmc"]) == 50
     for study in ("batch_size", "optimizer", "lambda", "ensembling", "alpha"):
@@ -122,10 +121,13 @@ def test_paper_config_dry_run_plans_expected_jobs(tmp_path: Path) -> None:
     assert counts["prepare_dataset"] == 2
     # Main chain (2 phases) + comparison: a phase-2 run per other sequential method or variant
     # (covariance is the main run) + joint.
-    others = len(comparison_methods()) - 2  # covariance and joint
+    methods = yaml.safe_load((folder / "config" / "paper.yaml").read_text())["comparison"]
+    assert set(methods["methods"]) == set(comparison_methods())  # every registered method
+    others = len(methods["methods"]) - 2  # covariance and joint
     assert counts["train_phase"] == 2 + others + 1
-    # Main 3 + 2 new evaluations per sequential baseline (phase 1 is shared) + 2 for joint.
-    assert counts["evaluate_task"] == 3 + 2 * others + 2
+    # One evaluation job per run (all the run's tasks): the main phases, each baseline's
+    # phase 2 (phase 1 is shared) and joint.
+    assert counts["evaluate_run"] == 2 + others + 1
     assert counts["main_results"] == 1
     assert counts["comparison"] == 1
     for rule in ("study_create", "study_worker", "study_aggregate"):

@@ -58,6 +58,12 @@ def _evaluate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", help="task name from the config")
     parser.add_argument("--task-json", type=json_arg, help="a spec task entry (rules use it)")
     parser.add_argument("--task-index", type=int, help="index of the task's pipeline")
+    parser.add_argument(
+        "--tasks-json",
+        type=json_arg,
+        help='several tasks in one job (rules use it): [{"index": i, "task": entry}, ...]; '
+        'writes {"tasks": {name: metrics}}',
+    )
     parser.add_argument("--eval-json", type=json_arg, help="the evaluation section as JSON")
     parser.add_argument("--features", help="override the feature source (task, base, mean:0,1…)")
     parser.add_argument("--out", type=Path, help="write the metrics JSON here")
@@ -72,6 +78,8 @@ def evaluate(args: argparse.Namespace) -> int:
     from reid.runs import task_entry
 
     config: dict[str, Any] | None = None
+    if args.tasks_json is not None:
+        return _evaluate_tasks(args)
     if args.task_json is not None:
         task, index, evaluation = args.task_json, args.task_index, args.eval_json
     else:
@@ -90,4 +98,27 @@ def evaluate(args: argparse.Namespace) -> int:
     print(text)
     if args.out:
         write_json(args.out, result)
+    return 0
+
+
+def _evaluate_tasks(args: argparse.Namespace) -> int:
+    """Every task of `--tasks-json` with one loaded model, in one process (one job per run)."""
+    from reid.engine.evaluate import evaluate_run
+    from reid.engine.trainer import load_model
+    from reid.io import write_json
+
+    evaluation = dict(args.eval_json or {})
+    if args.features:
+        evaluation["features"] = args.features
+    runtime = runtime_from(args, None)
+    model, _ = load_model(args.model)
+    results = {}
+    for item in args.tasks_json:
+        task = item["task"]
+        result = evaluate_run(args.model, task, item["index"], evaluation, runtime, model=model)
+        results[task["name"]] = result
+        summary = {k: v for k, v in result.items() if k != "cmc"}
+        print(json.dumps({"task": task["name"], **summary}))
+    if args.out:
+        write_json(args.out, {"model": str(args.model), "tasks": results})
     return 0

@@ -25,7 +25,7 @@ def long_results(manifest: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """One row per (method, seed, step, task) evaluation; metrics in percent; steps 1-based."""
     rows = []
     for entry in manifest:
-        result = read_eval(entry["file"])
+        result = read_eval(entry["file"], entry.get("task"))
         row = {key: entry[key] for key in ("method", "seed", "step", "task", "task_index", "run")}
         row.update({metric: 100.0 * float(result[metric]) for metric in METRICS})
         rows.append(row)

@@ -150,17 +150,26 @@ def run_metrics(results: Path, hashes: list[str]) -> list[dict[str, Any]]:
 
 
 def evaluations(results: Path, hashes: list[str]) -> list[dict[str, Any]]:
-    """Every `eval/<task>.json` of the main runs, with `phase` and `run` added."""
+    """Every evaluation of the main runs (`eval/tasks.json`, or one `eval/<task>.json` per
+    task), with `phase` and `run` added."""
     rows = []
     for index, run in enumerate(hashes, start=1):
         spec = read_json(results / "runs" / run / "spec.json") or {}
-        folder = results / "runs" / run / "eval"
-        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            result = read_json(path)
+        phase = int(spec.get("phase", index))
+        for task, result in _run_evaluations(results / "runs" / run / "eval").items():
             if isinstance(result, dict):
-                result.setdefault("task", path.stem)
-                rows.append({**result, "phase": int(spec.get("phase", index)), "run": run})
+                rows.append(
+                    {**result, "task": result.get("task", task), "phase": phase, "run": run}
+                )
     return rows
+
+
+def _run_evaluations(folder: Path) -> dict[str, Any]:
+    combined = read_json(folder / "tasks.json")
+    if isinstance(combined, dict) and isinstance(combined.get("tasks"), dict):
+        return combined["tasks"]
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    return {path.stem: read_json(path) for path in files}
 
 
 def datasets(paths: list[Path]) -> list[dict[str, Any]]:

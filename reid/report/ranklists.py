@@ -153,7 +153,7 @@ def ranklist_for_run(
             f"task {task['name']!r} ({task['root']}): no query has a match in another camera, "
             "so there is no rank list to draw; check the prepared dataset"
         )
-    source = resolve_features(evaluation["features"], task_index)
+    source = resolve_features(evaluation["features"], task_index, len(model.pipelines))
 
     def features(images: torch.Tensor) -> torch.Tensor:
         return extract_features(

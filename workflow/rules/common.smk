@@ -38,6 +38,10 @@ MAIN_EVALS = [
     for i in range(len(MAIN))
     for j in range(i + 1)
 ]
+# One evaluation job per run: the indices of every task some table needs of it.
+RUN_EVAL_TASKS = {}
+for _eval in MAIN_EVALS + COMPARISON_EVALS:
+    RUN_EVAL_TASKS.setdefault(_eval["run"], set()).add(TASK_NAMES.index(_eval["task"]))
 
 
 STUDIES = enabled_studies(CONFIG)
@@ -91,7 +95,8 @@ def get_study_settings(wildcards):
 
 
 def eval_path(run, task):
-    return f"results/runs/{run}/eval/{task}.json"
+    """The file holding `task`'s evaluation of `run` (every task of a run in one file)."""
+    return f"results/runs/{run}/eval/tasks.json"
 
 
 def ready_file(directory):
@@ -107,9 +112,16 @@ def get_train_inputs(wildcards):
     return inputs
 
 
-def get_eval_task(wildcards):
-    index = TASK_NAMES.index(wildcards.task)
-    return index, task_entry(CONFIG, TASKS[index])
+def get_eval_tasks(wildcards):
+    """[{"index": j, "task": entry}] of every task evaluated on this run, in task order."""
+    return [
+        {"index": j, "task": task_entry(CONFIG, TASKS[j])}
+        for j in sorted(RUN_EVAL_TASKS[wildcards.run])
+    ]
+
+
+def get_eval_ready(wildcards):
+    return [ready_file(item["task"]["root"]) for item in get_eval_tasks(wildcards)]
 
 
 def get_study_outputs():

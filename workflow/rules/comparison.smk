@@ -4,7 +4,7 @@
 
 rule comparison:
     input:
-        [eval_path(e["run"], e["task"]) for e in COMPARISON_EVALS],
+        sorted({eval_path(e["run"], e["task"]) for e in COMPARISON_EVALS}),
     output:
         results=report(
             "results/tables/comparison.csv",

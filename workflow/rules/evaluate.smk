@@ -1,16 +1,17 @@
-# Evaluation of a run on a task: the main run's full accuracy matrix (retro-evaluation included).
+# Evaluation of a run: every task a table needs of it, in one job (one model load, one import),
+# e.g. the main run's full accuracy matrix (retro-evaluation included).
 
 
-rule evaluate_task:
+rule evaluate_run:
     input:
         model="results/runs/{run}/model.pt",
-        ready=lambda wildcards: ready_file(get_eval_task(wildcards)[1]["root"]),
+        ready=get_eval_ready,
     output:
-        "results/runs/{run}/eval/{task}.json",
+        "results/runs/{run}/eval/tasks.json",
     log:
-        "results/logs/evaluate/{run}_{task}.log",
+        "results/logs/evaluate/{run}.log",
     benchmark:
-        "results/benchmarks/evaluate/{run}_{task}.tsv"
+        "results/benchmarks/evaluate/{run}.tsv"
     conda:
         "../envs/reid.yaml"
     threads: CONFIG["threads"]
@@ -19,13 +20,11 @@ rule evaluate_task:
         runtime=CONFIG["resources"]["evaluate_runtime"],
         gpu=CONFIG["resources"]["train_gpus"],
     params:
-        task=lambda wildcards: canonical_json(get_eval_task(wildcards)[1]),
-        index=lambda wildcards: get_eval_task(wildcards)[0],
+        tasks=lambda wildcards: canonical_json(get_eval_tasks(wildcards)),
         evaluation=canonical_json(CONFIG["evaluation"]),
         device=CONFIG["device"],
         speed=SPEED_FLAGS,
     shell:
-        "reid evaluate --model {input.model} --task-json {params.task:q}"
-        " --task-index {params.index} --eval-json {params.evaluation:q}"
-        " --device {params.device} --threads {threads} {params.speed} --out {output}"
-        " > {log} 2>&1"
+        "reid evaluate --model {input.model} --tasks-json {params.tasks:q}"
+        " --eval-json {params.evaluation:q} --device {params.device} --threads {threads}"
+        " {params.speed} --out {output} > {log} 2>&1"

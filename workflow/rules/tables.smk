@@ -3,7 +3,7 @@
 
 rule main_results:
     input:
-        [eval_path(e["run"], e["task"]) for e in MAIN_EVALS],
+        sorted({eval_path(e["run"], e["task"]) for e in MAIN_EVALS}),
     output:
         results=report(
             "results/tables/main_results.csv",
