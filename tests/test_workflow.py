@@ -230,7 +230,7 @@ def test_second_config_gets_its_own_studies(finished: Path, second_seed: Path) -
         "ensembling": ("base_second@2", phase2["run"].iloc[0], None),
     }
     for study, (point, run, value) in expected.items():
-        frame = pd.read_csv(tables / f"study_{study}.csv")
+        frame = pd.read_csv(tables / f"study_{study}.csv", dtype={"point": str})
         best = json.loads((second_seed / "results" / "optuna" / f"best_{study}.json").read_text())
         assert set(frame["study_name"]) == {best["study_name"]}
         old = pd.read_csv(finished / "results" / "tables" / f"study_{study}.csv")
