@@ -84,3 +84,20 @@ def test_answer_when_the_term_never_acts(tmp_path):
 def test_no_alpha_study_is_not_run(tmp_path):
     assert answer(None, None, tmp_path, ["market", "duke"]).run is False
     assert answer(pd.DataFrame({"state": []}), None, tmp_path, ["market", "duke"]).run is False
+
+
+def test_answer_names_failed_alphas_and_dominating_ones(tmp_path):
+    study = _study(
+        tmp_path,
+        {1e-9: [20.0, 22.0, 18.0], 1e-1: [10.0, 12.5, 7.5], 1.0: [50.0, 52.0, 48.5]},
+    )
+    failed = study.iloc[:1].assign(state="FAIL", param_alpha=10.0, run="x")
+    result = answer(
+        pd.concat([study, failed]),
+        _continual([20.0, 22.0, 18.0], [9.0, 14.0, 7.0]),
+        tmp_path,
+        ["market", "duke"],
+    )
+    text = " ".join(result.sentences)
+    assert "forgetting of task 1 (mAP) changes against fine-tuning by α = 1: +30.2 [" in text
+    assert "Trials failed at α = 10 (1 of 10;" in text

@@ -65,7 +65,9 @@ def _fmt(stats: dict[str, float], signed: bool = False) -> str:
     mean = f"{stats['mean']:+.1f}" if signed else f"{stats['mean']:.1f}"
     if stats["n"] < 2:
         return f"{mean} (1 seed)"
-    return f"{mean} [{stats['ci95_low']:+.1f}, {stats['ci95_high']:+.1f}]"
+    bound = "{:+.1f}" if signed else "{:.1f}"
+    low, high = bound.format(stats["ci95_low"]), bound.format(stats["ci95_high"])
+    return f"{mean} [{low}, {high}]"
 
 
 def paired_vs(trials: pd.DataFrame, continual: pd.DataFrame | None, method: str) -> dict:
@@ -136,7 +138,7 @@ def sentences(trials: pd.DataFrame, continual: pd.DataFrame | None) -> list[str]
             f"{ratio:.0e} of the cross-entropy (median over epochs); below that (α < {start:g}, "
             f"the paper's 1e-9 included) it is under {ONSET_RATIO:g} of the loss."
         )
-    out = [first]
+    out = [first] + _larger_alphas(trials, continual, start)
     active = trials if start is None else trials[trials["alpha"] >= start]
     if start is None or active.empty:
         active = below
@@ -164,6 +166,39 @@ def sentences(trials: pd.DataFrame, continual: pd.DataFrame | None) -> list[str]
     return out
 
 
+def _larger_alphas(trials: pd.DataFrame, continual: pd.DataFrame | None, start) -> list[str]:
+    """One sentence on the α above the onset whose forgetting differs from fine-tuning's."""
+    if start is None:
+        return []
+    items = []
+    for alpha, group in trials[trials["alpha"] > start].groupby("alpha"):
+        stats = paired_vs(group, continual, "finetune")
+        if _excludes_zero(stats):
+            items.append(f"α = {alpha:g}: {_fmt(stats, signed=True)}")
+    if not items:
+        return []
+    return [
+        "Where the term dominates, forgetting of task 1 (mAP) changes against fine-tuning by "
+        + "; ".join(items)
+        + " points (positive = forgets more; paired by seed, 95% t-interval)."
+    ]
+
+
+def _failed(study: pd.DataFrame) -> list[str]:
+    """A sentence naming the α whose trials failed (a term so large that training diverged)."""
+    failed = study[study["state"].astype(str) == "FAIL"]
+    if failed.empty or "param_alpha" not in failed:
+        return []
+    alphas = sorted(set(pd.to_numeric(failed["param_alpha"], errors="coerce").dropna()))
+    if not alphas:
+        return []
+    named = ", ".join(f"{a:g}" for a in alphas)
+    return [
+        f"Trials failed at α = {named} ({len(failed)} of {len(study)}; the study table holds "
+        "each error, e.g. a loss that became infinite): the term swamps training there."
+    ]
+
+
 def answer(
     study: pd.DataFrame | None,
     continual: pd.DataFrame | None,
@@ -178,7 +213,7 @@ def answer(
         return Answer(run=False)
     return Answer(
         run=True,
-        sentences=sentences(trials, continual),
+        sentences=sentences(trials, continual) + _failed(study),
         rows=table_rows(trials, continual),
         seeds=int(trials["seed"].nunique()),
     )
