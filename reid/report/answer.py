@@ -4,16 +4,15 @@ orders of magnitude, several seeds) and the method comparison, with paired-by-se
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from reid.continual.table import interval
 from reid.report import figures, inputs
+from reid.report.compare import _num
 
 ONSET_RATIO = 1e-3  # the term "changes training" once it is at least 0.1 % of the loss
 BASELINES = ("finetune", "lwf")
@@ -49,14 +48,6 @@ def per_seed(study: pd.DataFrame, results: Path, task1: str, task2: str) -> pd.D
             }
         )
     return pd.DataFrame(rows)
-
-
-def _num(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _fmt(stats: dict[str, float], signed: bool = False) -> str:
