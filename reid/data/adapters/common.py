@@ -172,3 +172,18 @@ def apply_file_split(split: FileSplit, items: list[Item], folder: Path) -> Raw:
                 )
             raw[name].append(found)
     return raw
+
+
+def split_two_views(name: str, items: list[Item], folder: Path, split_file: Path | None) -> Raw:
+    """The usual split of a two-view set: a file split as given; otherwise train identities keep
+    every image and a test identity's camera 1 goes to the query, camera 2 to the gallery."""
+    split = load_split(name, split_file)
+    if isinstance(split, FileSplit):
+        return apply_file_split(split, items, folder)
+    raw: Raw = {"train": [], "query": [], "gallery": []}
+    for path, pid, cam in items:
+        side = split.side(path, pid)
+        raw["train" if side == "train" else ("query" if cam == 1 else "gallery")].append(
+            (path, pid, cam)
+        )
+    return raw

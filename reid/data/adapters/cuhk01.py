@@ -27,16 +27,7 @@ def _items(folder: Path) -> list[common.Item]:
 def scan(folder: Path, split_file: Path | None) -> Raw:
     """Train ids keep all images; test ids give view 0 to the query, view 1 to the gallery."""
     items = _items(folder)
-    split = common.load_split("cuhk01", split_file)
-    if isinstance(split, common.FileSplit):
-        return common.apply_file_split(split, items, folder)
-    raw: Raw = {"train": [], "query": [], "gallery": []}
-    for path, pid, cam in items:
-        side = split.side(path, pid)
-        raw["train" if side == "train" else ("query" if cam == 1 else "gallery")].append(
-            (path, pid, cam)
-        )
-    return raw
+    return common.split_two_views("cuhk01", items, folder, split_file)
 
 
 register_dataset(

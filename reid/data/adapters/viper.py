@@ -33,16 +33,7 @@ def _pairs(folder: Path) -> list[common.Item]:
 def scan(folder: Path, split_file: Path | None) -> Raw:
     """Pair cam_a / cam_b by sorted position (pid = pair index) and apply the split."""
     items = _pairs(folder)
-    split = common.load_split("viper", split_file)
-    if isinstance(split, common.FileSplit):
-        return common.apply_file_split(split, items, folder)
-    raw: Raw = {"train": [], "query": [], "gallery": []}
-    for path, pid, cam in items:
-        side = split.side(path, pid)
-        raw["train" if side == "train" else ("query" if cam == 1 else "gallery")].append(
-            (path, pid, cam)
-        )
-    return raw
+    return common.split_two_views("viper", items, folder, split_file)
 
 
 register_dataset(
