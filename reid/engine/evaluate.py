@@ -24,6 +24,21 @@ def resolve_features(features: str, task_index: int | None, num_pipelines: int) 
     return resolve_source(features, task_index, num_pipelines)
 
 
+def evaluation_features(model, images, source, evaluation: dict[str, Any], device) -> Any:
+    """Features of uint8 `images` from `source` with the evaluation section's flip,
+    normalisation and batch size (the one place evaluation settings reach extraction)."""
+    return extract_features(
+        model,
+        images,
+        source,
+        transform=EvalTransform(),
+        flip=evaluation["flip"],
+        normalize=evaluation["normalize"],
+        batch_size=evaluation["batch_size"],
+        device=device,
+    )
+
+
 def evaluate_run(
     model_path: Path,
     task: dict[str, Any],
@@ -49,16 +64,7 @@ def evaluate_run(
     banks = {}
     for split in ("query", "gallery"):
         banks[split] = load_bank(task, split, data, runtime.cache_images)
-        feats[split] = extract_features(
-            model,
-            banks[split].images,
-            source,
-            transform=EvalTransform(),
-            flip=evaluation["flip"],
-            normalize=evaluation["normalize"],
-            batch_size=evaluation["batch_size"],
-            device=device,
-        )
+        feats[split] = evaluation_features(model, banks[split].images, source, evaluation, device)
     result = evaluate_features(
         feats["query"].float().cpu(),
         feats["gallery"].float().cpu(),

@@ -132,11 +132,10 @@ def ranklist_for_run(
     runtime=None,
 ) -> tuple[bytes, dict[str, Any]]:
     """PNG grid and JSON record of the rank lists of `count` seeded task queries."""
-    from reid.data.transforms import EvalTransform
-    from reid.engine.evaluate import resolve_features
+    from reid.engine.evaluate import evaluation_features, resolve_features
     from reid.engine.runtime import Runtime
     from reid.engine.trainer import load_bank, load_model
-    from reid.evaluation import extract_features, pairwise_distance
+    from reid.evaluation import pairwise_distance
 
     runtime = runtime or Runtime()
     device = runtime.device()
@@ -156,16 +155,7 @@ def ranklist_for_run(
     source = resolve_features(evaluation["features"], task_index, len(model.pipelines))
 
     def features(images: torch.Tensor) -> torch.Tensor:
-        return extract_features(
-            model,
-            images,
-            source,
-            transform=EvalTransform(),
-            flip=evaluation["flip"],
-            normalize=evaluation["normalize"],
-            batch_size=evaluation["batch_size"],
-            device=device,
-        )
+        return evaluation_features(model, images, source, evaluation, device)
 
     dist = pairwise_distance(
         features(query.images[chosen]), features(gallery.images), evaluation["metric"]
