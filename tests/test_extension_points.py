@@ -300,3 +300,50 @@ def test_checkpoint_of_the_same_run_is_resumed(workdir: Path) -> None:
     assert saved["identity"]["run"] == run_hash(spec)
     assert epochs == [3]
     assert metrics["epochs"] == 3
+
+
+class CountingStrategy(Strategy):
+    """A plain (non-consolidating) strategy whose state is a step counter set in __init__."""
+
+    name = "counting"
+    reads = ("trainable",)
+
+    def __init__(self, method, label_smoothing: float = 0.0) -> None:
+        super().__init__(method, label_smoothing)
+        self.steps = torch.zeros((), dtype=torch.long)
+
+    def after_step(self, batch, parts) -> None:
+        self.steps += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.steps = state["steps"].clone()
+
+
+def test_a_plain_strategy_gets_its_state_back_on_resume(workdir: Path, monkeypatch) -> None:
+    """The trainer restores `state/last.pt` through the base `before_phase`, so a resumed run
+    ends with the state of an uninterrupted one (here: every step counted once)."""
+    monkeypatch.setitem(STRATEGIES._items, "counting", CountingStrategy)
+    with chdir(workdir):
+        spec = phase_two(_config(workdir), "finetune")
+        spec["method"]["name"] = "counting"
+        spec["train"]["epochs"] = 3
+        run_dir = Path("results/counting")
+        with pytest.raises(Interrupt):
+            run_phase(spec, run_dir, RUNTIME, epoch_callback=_stop_at(2))
+        assert _epochs_trained(spec, run_dir) == [3]
+        state = load_checkpoint(run_dir / STRATEGY_STATE, require="state")["state"]
+    assert int(state["steps"]) == 3 * spec["train"]["max_batches_per_epoch"]
+
+
+def test_strategy_to_keeps_a_shared_tensor_shared() -> None:
+    """A tensor reachable from two attributes is one tensor after `to` (moved once)."""
+    strategy = Strategy(None)
+    shared = torch.ones(2, dtype=torch.float64)
+    strategy.anchor = shared
+    strategy.per_task = [{"anchor": shared}]
+    strategy.to(torch.device("meta"))
+    assert strategy.anchor.device.type == "meta"
+    assert strategy.per_task[0]["anchor"] is strategy.anchor

@@ -129,8 +129,10 @@ class Strategy:
         return self.method.get(self.name, {})
 
     def before_phase(self, ctx: PhaseContext) -> None:
-        """Freeze what must not learn in this phase."""
+        """Freeze what must not learn in this phase; on resume, restore the saved state."""
         self.new_index = ctx.new_index
+        if ctx.resumed:
+            self.load_state_dict(ctx.resumed)
         earlier = list(range(ctx.new_index))
         if not earlier:
             return
@@ -170,19 +172,23 @@ class Strategy:
         """Restore `state_dict()` (from the parent run, or from state/last.pt on resume)."""
 
     def to(self, device: torch.device) -> Strategy:
-        """Move every module and tensor this strategy holds to `device`."""
+        """Move every module and tensor this strategy holds to `device`; a tensor or module
+        reachable from several attributes stays one object there."""
+        moved: dict[int, Any] = {}
         for key, value in vars(self).items():
-            setattr(self, key, _to_device(value, device))
+            setattr(self, key, _to_device(value, device, moved))
         return self
 
 
-def _to_device(value: Any, device: torch.device) -> Any:
+def _to_device(value: Any, device: torch.device, moved: dict[int, Any]) -> Any:
     if isinstance(value, nn.Module | torch.Tensor):
-        return value.to(device)
+        if id(value) not in moved:  # the original is kept alive so its id is not reused
+            moved[id(value)] = (value, value.to(device))
+        return moved[id(value)][1]
     if isinstance(value, dict):
-        return {k: _to_device(v, device) for k, v in value.items()}
+        return {k: _to_device(v, device, moved) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_to_device(v, device) for v in value)
+        return type(value)(_to_device(v, device, moved) for v in value)
     return value
 
 
@@ -201,10 +207,8 @@ class ConsolidatingStrategy(Strategy):
         self.per_task: list[dict[str, Any]] = []
 
     def before_phase(self, ctx: PhaseContext) -> None:
-        super().before_phase(ctx)
-        if ctx.resumed:
-            self.load_state_dict(ctx.resumed)
-        else:
+        super().before_phase(ctx)  # restores state/last.pt on resume
+        if not ctx.resumed:
             self._inherit(ctx)
         parent = ctx.parent_spec()
         if parent is not None and len(self.consolidated) < ctx.new_index:
