@@ -142,12 +142,28 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a config against the schema, returning a copy with defaults filled in."""
     filled = copy.deepcopy(dict(config))
     filled.pop("_base_", None)
+    _expand_all_methods(filled)
     validator = _defaults_filling_validator()(load_schema())
     errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
     if errors:
         raise ConfigError(_describe(errors[0]) + " (see config/README.md)")
     _check_cross_keys(filled)
     return filled
+
+
+def _expand_all_methods(config: dict[str, Any]) -> None:
+    """`comparison.methods: all` = every registered method and variant, in table order."""
+    from reid.strategies import comparison_methods
+
+    methods = (config.get("comparison") or {}).get("methods")
+    if not isinstance(methods, str):
+        return
+    if methods != "all":
+        raise ConfigError(
+            f"config key 'comparison.methods' is {methods!r}; expected 'all' or a list of "
+            f"{comparison_methods()} (see config/README.md)"
+        )
+    config["comparison"] = dict(config["comparison"], methods=comparison_methods())
 
 
 def _check_cross_keys(config: dict[str, Any]) -> None:

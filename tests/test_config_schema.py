@@ -229,3 +229,21 @@ def test_base_of_the_wrong_type_is_named(tmp_path: Path) -> None:
     (tmp_path / "child.yaml").write_text("_base_: [a.yaml]\n")
     with pytest.raises(ConfigError, match=r"`_base_` must be the path of one YAML file"):
         load_config([tmp_path / "child.yaml"])
+
+
+def test_comparison_methods_all_means_every_registered_method() -> None:
+    from reid.strategies import comparison_methods
+
+    config = load_config([Path("config/config.yaml")])
+    config["comparison"]["methods"] = "all"
+    assert validate_config(config)["comparison"]["methods"] == comparison_methods()
+    assert load_config([Path("config/comparison.yaml")])["comparison"]["methods"] == (
+        comparison_methods()
+    )
+
+
+def test_comparison_methods_other_string_is_named() -> None:
+    config = load_config([Path("config/config.yaml")])
+    config["comparison"]["methods"] = "everything"
+    with pytest.raises(ConfigError, match=r"'comparison.methods' is 'everything'; expected 'all'"):
+        validate_config(config)
