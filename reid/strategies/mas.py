@@ -1,0 +1,141 @@
+"""Memory Aware Synapses (Aljundi et al., ECCV 2018) on the shared backbone.
+
+After each phase (computed when the next one starts, from the parent's weights: the weights at
+the end of that phase) the importance of every backbone parameter is estimated without labels:
+Ω_i = mean over the task's training images x of |∂ ‖f(x)‖²₂ / ∂θ_i|, where f(x) is the
+*embedding* of the task's own pipeline (its retrieval feature: the pooled block-2 map, or the
+logits with `model.embedding: logits`). The gradient is taken per image (eq. 3–4 of the paper,
+not the gradient of a batch sum), in eval mode, on `method.mas.omega_batches` batches of the
+train batch size. With `normalize` (default) each task's Ω is divided by its largest entry.
+
+As in the paper, the Ω of the earlier tasks are summed and the anchor θ* is the parent's
+weights; later phases add  weight · Σ_i Ω_i (θ_i − θ*_i)²  (the paper's λ, no factor 1/2: the
+penalty's largest curvature is 2 · weight per task, so plain SGD on it stays stable while
+lr · weight < 1). Each task's Ω and anchor are saved with the run (`strategy.pt`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.func import functional_call, grad, vmap
+
+from reid.data.transforms import EvalTransform
+from reid.strategies import base
+from reid.strategies.base import register_strategy
+
+# Images whose per-sample gradients are held at once (memory: CHUNK × backbone size).
+CHUNK = 8
+
+
+def backbone_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
+    """The shared backbone's parameters, by name."""
+    return dict(model.base.named_parameters())
+
+
+def sample_gradients(
+    model: nn.Module, pipeline: int, images: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Per-image gradients ∂‖f(x)‖²/∂θ of the backbone, each of shape [N, *θ.shape]."""
+    params = {name: p.detach() for name, p in backbone_parameters(model).items()}
+    head = model.pipelines[pipeline]
+
+    def squared_norm(weights: dict[str, torch.Tensor], image: torch.Tensor) -> torch.Tensor:
+        fmap = functional_call(model.base, weights, (image.unsqueeze(0),))
+        return head(fmap).embedding.pow(2).sum()
+
+    return vmap(grad(squared_norm), in_dims=(None, 0), chunk_size=CHUNK)(params, images)
+
+
+def importance(
+    model: nn.Module, pipeline: int, bank: Any, batches: int, batch_size: int, seed: int
+) -> dict[str, torch.Tensor]:
+    """Mean |per-image gradient| of ‖f(x)‖² w.r.t. the backbone over `batches` batches."""
+    params = backbone_parameters(model)
+    device = next(iter(params.values())).device
+    total = {name: torch.zeros_like(p) for name, p in params.items()}
+    order = torch.randperm(len(bank.pids), generator=torch.Generator().manual_seed(seed))
+    chunks = order.split(batch_size)[:batches]
+    transform = EvalTransform()
+    was_training = model.training
+    model.eval()
+    for index in chunks:
+        grads = sample_gradients(model, pipeline, transform(bank.images[index].to(device)))
+        for name, g in grads.items():
+            total[name] += g.abs().sum(dim=0)
+    model.train(was_training)
+    count = sum(len(index) for index in chunks)
+    return {name: t / count for name, t in total.items()}
+
+
+def accumulate(per_task: list[dict[str, Any]]) -> tuple[dict, dict]:
+    """Σ_tasks Ω and the latest anchor (the parent's weights); ({}, {}) before any task."""
+    if not per_task:
+        return {}, {}
+    total = {name: sum(entry["omega"][name] for entry in per_task) for name in per_task[0]["omega"]}
+    return total, per_task[-1]["anchor"]
+
+
+def mas_penalty(
+    model: nn.Module, omega: dict[str, torch.Tensor], anchor: dict[str, torch.Tensor]
+) -> torch.Tensor:
+    """Σ_i Ω_i (θ_i − θ*_i)² over the backbone (without the weight)."""
+    params = backbone_parameters(model)
+    penalty = torch.zeros((), device=next(iter(params.values())).device)
+    for name, o in omega.items():
+        penalty = penalty + (o * (params[name] - anchor[name]).pow(2)).sum()
+    return penalty
+
+
+# `method.mas`: its settings, as JSON schema with defaults.
+OPTIONS = {
+    "weight": {"type": "number", "minimum": 0, "default": 5.0},
+    "normalize": {"type": "boolean", "default": True},
+    "omega_batches": {"type": "integer", "minimum": 1, "default": 16},
+    "seed": {"type": "integer", "default": 0},
+}
+
+
+@register_strategy("mas", "MAS", order=75, options=OPTIONS)
+class MasStrategy(base.ConsolidatingStrategy):
+    """Cross-entropy on the new task + the MAS penalty of the earlier tasks' summed Ω."""
+
+    def __init__(self, method: dict[str, Any] | None, label_smoothing: float = 0.0) -> None:
+        super().__init__(method, label_smoothing)
+        self.omega: dict[str, torch.Tensor] = {}
+        self.anchor: dict[str, torch.Tensor] = {}
+
+    def before_phase(self, ctx: base.PhaseContext) -> None:
+        super().before_phase(ctx)
+        self.omega, self.anchor = accumulate(self.per_task)
+
+    def consolidate(self, ctx: base.PhaseContext, task: dict, pipeline: int, bank: Any) -> dict:
+        opts = self.settings
+        size = ctx.spec["train"]["batch"]["p"] * ctx.spec["train"]["batch"]["k"]
+        found = importance(
+            ctx.model, pipeline, bank, opts["omega_batches"], size, opts["seed"] + pipeline
+        )
+        if opts["normalize"]:
+            largest = torch.stack([o.max() for o in found.values()]).max().clamp(min=1e-30)
+            found = {name: o / largest for name, o in found.items()}
+        anchor = {n: p.detach().clone() for n, p in backbone_parameters(ctx.model).items()}
+        return {"omega": found, "anchor": anchor}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.omega, self.anchor = accumulate(self.per_task)
+
+    def to(self, device: torch.device) -> MasStrategy:
+        """Move the per-task state, then sum Ω on the device (the anchor is not copied)."""
+        self.omega, self.anchor = {}, {}
+        super().to(device)
+        self.omega, self.anchor = accumulate(self.per_task)
+        return self
+
+    def loss(self, model: nn.Module, out: Any, batch: base.Batch) -> base.LossParts:
+        ce = self.ce(out.logits[-1], batch.pids)
+        penalty = mas_penalty(model, self.omega, self.anchor)
+        total = ce + self.settings["weight"] * penalty
+        return base.LossParts(total, {"ce": ce.detach(), "mas": penalty.detach()})
