@@ -75,7 +75,7 @@ def test_whole_dag_writes_every_output(finished: Path) -> None:
         best = json.loads((finished / "results" / "optuna" / f"best_{study}.json").read_text())
         assert best["best_value"] is not None
     continual = pd.read_csv(tables / "continual.csv")
-    # Every registered method and variant by default, the three literature baselines included.
+    # Every registered method and variant by default, the literature baselines included.
     assert set(continual["method"]) == set(comparison_methods())
     assert {"replay", "ewc", "spd"} <= set(continual["method"])
     html = (finished / "results" / "report" / "index.html").read_text(encoding="utf-8")

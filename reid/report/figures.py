@@ -18,7 +18,7 @@ from matplotlib.ticker import MaxNLocator
 from reid.report import paper
 
 # history.csv columns that are not loss terms: every other column is one (whatever a strategy
-# returns, e.g. ce, cov, lwf, replay, ewc, spd).
+# returns, e.g. ce, cov, lwf, replay, ewc, mas, spd).
 NOT_LOSS_COLUMNS = ("epoch", "lr", "total", "couples", "images", "seconds", "step", "phase")
 
 

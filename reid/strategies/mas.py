@@ -127,13 +127,6 @@ class MasStrategy(base.ConsolidatingStrategy):
         super().load_state_dict(state)
         self.omega, self.anchor = accumulate(self.per_task)
 
-    def to(self, device: torch.device) -> MasStrategy:
-        """Move the per-task state, then sum Ω on the device (the anchor is not copied)."""
-        self.omega, self.anchor = {}, {}
-        super().to(device)
-        self.omega, self.anchor = accumulate(self.per_task)
-        return self
-
     def loss(self, model: nn.Module, out: Any, batch: base.Batch) -> base.LossParts:
         ce = self.ce(out.logits[-1], batch.pids)
         penalty = mas_penalty(model, self.omega, self.anchor)
