@@ -19,14 +19,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from reid.data.transforms import EvalTransform
 from reid.strategies import base
+from reid.strategies.anchoring import (
+    backbone_anchor,
+    backbone_parameters,
+    eval_images,
+    evaluating,
+    normalised,
+    quadratic_penalty,
+    sampled_batches,
+)
 from reid.strategies.base import register_strategy
-
-
-def backbone_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
-    """The shared backbone's parameters, by name."""
-    return dict(model.base.named_parameters())
 
 
 def diagonal_fisher(
@@ -36,31 +39,23 @@ def diagonal_fisher(
     params = backbone_parameters(model)
     device = next(iter(params.values())).device
     fisher = {name: torch.zeros_like(p) for name, p in params.items()}
-    order = torch.randperm(len(bank.pids), generator=torch.Generator().manual_seed(seed))
-    chunks = order.split(batch_size)[:batches]
-    transform = EvalTransform()
-    was_training = model.training
-    model.eval()
-    for index in chunks:
-        images = transform(bank.images[index].to(device))
-        logits = model(images, pipelines=[pipeline]).logits[-1]
-        loss = nn.functional.cross_entropy(logits, bank.pids[index].to(device))
-        grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
-        for (name, _), grad in zip(params.items(), grads, strict=True):
-            if grad is not None:
-                fisher[name] += grad.detach().pow(2) / len(chunks)
-    model.train(was_training)
+    chunks = sampled_batches(bank, batches, batch_size, seed)
+    with evaluating(model):
+        for index in chunks:
+            logits = model(eval_images(bank, index, device), pipelines=[pipeline]).logits[-1]
+            loss = nn.functional.cross_entropy(logits, bank.pids[index].to(device))
+            grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
+            for (name, _), grad in zip(params.items(), grads, strict=True):
+                if grad is not None:
+                    fisher[name] += grad.detach().pow(2) / len(chunks)
     return fisher
 
 
 def ewc_penalty(model: nn.Module, per_task: list[dict[str, Any]]) -> torch.Tensor:
     """Σ_tasks Σ_i F_i (θ_i − θ*_i)² over the backbone (without the weight/2 factor)."""
-    params = backbone_parameters(model)
-    penalty = torch.zeros((), device=next(iter(params.values())).device)
+    penalty = quadratic_penalty(model, {}, {})  # a zero on the model's device
     for entry in per_task:
-        for name, param in params.items():
-            diff = param - entry["anchor"][name]
-            penalty = penalty + (entry["fisher"][name] * diff.pow(2)).sum()
+        penalty = penalty + quadratic_penalty(model, entry["fisher"], entry["anchor"])
     return penalty
 
 
@@ -84,9 +79,8 @@ class EwcStrategy(base.ConsolidatingStrategy):
             ctx.model, pipeline, bank, opts["fisher_batches"], size, opts["seed"] + pipeline
         )
         if opts["normalize"]:
-            largest = torch.stack([f.max() for f in fisher.values()]).max().clamp(min=1e-30)
-            fisher = {name: f / largest for name, f in fisher.items()}
-        anchor = {n: p.detach().clone() for n, p in backbone_parameters(ctx.model).items()}
+            fisher = normalised(fisher)
+        anchor = backbone_anchor(ctx.model)
         return {"fisher": fisher, "anchor": anchor}
 
     def loss(self, model: nn.Module, out: Any, batch: base.Batch) -> base.LossParts:

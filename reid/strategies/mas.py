@@ -22,17 +22,20 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from reid.data.transforms import EvalTransform
 from reid.strategies import base
+from reid.strategies.anchoring import (
+    backbone_anchor,
+    backbone_parameters,
+    eval_images,
+    evaluating,
+    normalised,
+    quadratic_penalty,
+    sampled_batches,
+)
 from reid.strategies.base import register_strategy
 
 # Images whose per-sample gradients are held at once (memory: CHUNK × backbone size).
 CHUNK = 8
-
-
-def backbone_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
-    """The shared backbone's parameters, by name."""
-    return dict(model.base.named_parameters())
 
 
 def sample_gradients(
@@ -56,16 +59,12 @@ def importance(
     params = backbone_parameters(model)
     device = next(iter(params.values())).device
     total = {name: torch.zeros_like(p) for name, p in params.items()}
-    order = torch.randperm(len(bank.pids), generator=torch.Generator().manual_seed(seed))
-    chunks = order.split(batch_size)[:batches]
-    transform = EvalTransform()
-    was_training = model.training
-    model.eval()
-    for index in chunks:
-        grads = sample_gradients(model, pipeline, transform(bank.images[index].to(device)))
-        for name, g in grads.items():
-            total[name] += g.abs().sum(dim=0)
-    model.train(was_training)
+    chunks = sampled_batches(bank, batches, batch_size, seed)
+    with evaluating(model):
+        for index in chunks:
+            grads = sample_gradients(model, pipeline, eval_images(bank, index, device))
+            for name, g in grads.items():
+                total[name] += g.abs().sum(dim=0)
     count = sum(len(index) for index in chunks)
     return {name: t / count for name, t in total.items()}
 
@@ -82,11 +81,7 @@ def mas_penalty(
     model: nn.Module, omega: dict[str, torch.Tensor], anchor: dict[str, torch.Tensor]
 ) -> torch.Tensor:
     """Σ_i Ω_i (θ_i − θ*_i)² over the backbone (without the weight)."""
-    params = backbone_parameters(model)
-    penalty = torch.zeros((), device=next(iter(params.values())).device)
-    for name, o in omega.items():
-        penalty = penalty + (o * (params[name] - anchor[name]).pow(2)).sum()
-    return penalty
+    return quadratic_penalty(model, omega, anchor)
 
 
 # `method.mas`: its settings, as JSON schema with defaults.
@@ -118,9 +113,8 @@ class MasStrategy(base.ConsolidatingStrategy):
             ctx.model, pipeline, bank, opts["omega_batches"], size, opts["seed"] + pipeline
         )
         if opts["normalize"]:
-            largest = torch.stack([o.max() for o in found.values()]).max().clamp(min=1e-30)
-            found = {name: o / largest for name, o in found.items()}
-        anchor = {n: p.detach().clone() for n, p in backbone_parameters(ctx.model).items()}
+            found = normalised(found)
+        anchor = backbone_anchor(ctx.model)
         return {"omega": found, "anchor": anchor}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

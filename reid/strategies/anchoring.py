@@ -1,0 +1,64 @@
+"""Shared pieces of the strategies that pull the backbone back to an earlier task's weights
+with a per-parameter weight (ewc: the diagonal Fisher, mas: the MAS importance): batches of a
+task's training images, the anchor, normalisation by the largest entry, the quadratic penalty.
+Not a strategy: it registers nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+
+from reid.data.transforms import EvalTransform
+
+
+def backbone_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
+    """The shared backbone's parameters, by name."""
+    return dict(model.base.named_parameters())
+
+
+def backbone_anchor(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached copy of the backbone's current weights (θ*)."""
+    return {name: p.detach().clone() for name, p in backbone_parameters(model).items()}
+
+
+def sampled_batches(bank: Any, batches: int, batch_size: int, seed: int) -> list[torch.Tensor]:
+    """Up to `batches` disjoint index batches of the bank, in a seeded random order."""
+    order = torch.randperm(len(bank.pids), generator=torch.Generator().manual_seed(seed))
+    return list(order.split(batch_size)[:batches])
+
+
+def eval_images(bank: Any, index: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """The bank's uint8 images at `index`, on `device`, with the evaluation transform."""
+    return EvalTransform()(bank.images[index].to(device))
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """The model in eval mode for the block, back in its previous mode after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def normalised(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Every entry divided by the largest one (so the penalty's scale is the strategy's weight)."""
+    largest = torch.stack([w.max() for w in weights.values()]).max().clamp(min=1e-30)
+    return {name: w / largest for name, w in weights.items()}
+
+
+def quadratic_penalty(
+    model: nn.Module, weights: dict[str, torch.Tensor], anchor: dict[str, torch.Tensor]
+) -> torch.Tensor:
+    """Σ_i w_i (θ_i − θ*_i)² over the backbone parameters named in `weights`."""
+    params = backbone_parameters(model)
+    penalty = torch.zeros((), device=next(iter(params.values())).device)
+    for name, weight in weights.items():
+        penalty = penalty + (weight * (params[name] - anchor[name]).pow(2)).sum()
+    return penalty
