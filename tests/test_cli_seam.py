@@ -47,3 +47,15 @@ def test_every_entry_point_reports_errors_in_one_line(label, tmp_path):
 def test_commands_do_not_import_the_cli_module():
     for path in (Path(__file__).resolve().parents[1] / "reid" / "commands").glob("*.py"):
         assert "from reid.cli import" not in path.read_text(encoding="utf-8"), path
+
+
+@pytest.mark.parametrize("name", ["evaluate", "ranklist"])
+def test_an_unknown_task_is_one_usage_error_naming_the_tasks(name, tmp_path):
+    """`reid evaluate` and `reid ranklist` resolve `--task` alike (exit 2, one line)."""
+    config = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+    argv = [*ENTRY_POINTS["reid"], name, "--config", str(config), "--task", "nope"]
+    proc = _run([*argv, "--model", str(tmp_path / "model.pt"), "--out", str(tmp_path / "r.png")])
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "--task 'nope'" in lines[0] and "['market', 'duke']" in lines[0]

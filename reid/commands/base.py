@@ -100,6 +100,20 @@ def load_cli_config(args: argparse.Namespace) -> dict[str, Any]:
     return load_config(args.config or [Path("config/config.yaml")], overrides)
 
 
+def config_task(config: dict[str, Any], name: str, command: str) -> tuple[int, dict[str, Any]]:
+    """The index and resolved entry of the config's task `name` (`--task`), or one clear error."""
+    from reid.errors import ConfigError
+    from reid.runs import task_entry
+
+    names = [t["name"] for t in config["tasks"]]
+    if name not in names:
+        raise ConfigError(
+            f"reid {command}: --task {name!r} is not a task of the config; use one of {names}"
+        )
+    index = names.index(name)
+    return index, task_entry(config, config["tasks"][index])
+
+
 def runtime_from(args: argparse.Namespace, config: dict[str, Any] | None = None):
     """A `Runtime` from CLI flags, falling back to the config."""
     from reid.engine import Runtime

@@ -10,6 +10,7 @@ from reid.commands.base import (
     add_config_args,
     add_runtime_args,
     command,
+    config_task,
     json_arg,
     load_cli_config,
     runtime_from,
@@ -51,7 +52,6 @@ def ranklist(args: argparse.Namespace) -> int:
     from reid.errors import ConfigError
     from reid.io import write_bytes, write_json
     from reid.report.ranklists import ranklist_for_run
-    from reid.runs import task_entry
 
     config: dict[str, Any] | None = None
     if args.settings is not None:
@@ -62,11 +62,7 @@ def ranklist(args: argparse.Namespace) -> int:
             setattr(args, key, settings.get(key, getattr(args, key)))
     else:
         config = load_cli_config(args)
-        names = [t["name"] for t in config["tasks"]]
-        if args.task not in names:
-            raise ConfigError(f"reid ranklist: --task must be one of {names}")
-        index = names.index(args.task)
-        task = task_entry(config, config["tasks"][index])
+        index, task = config_task(config, args.task, "ranklist")
         evaluation = config["evaluation"]
     if args.queries < 1 or args.top < 1:
         raise ConfigError("reid ranklist: queries and top must be at least 1")

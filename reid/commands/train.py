@@ -11,6 +11,7 @@ from reid.commands.base import (
     add_config_args,
     add_runtime_args,
     command,
+    config_task,
     json_arg,
     load_cli_config,
     runtime_from,
@@ -75,7 +76,6 @@ def _evaluate_args(parser: argparse.ArgumentParser) -> None:
 def evaluate(args: argparse.Namespace) -> int:
     from reid.engine.evaluate import evaluate_run
     from reid.io import write_json
-    from reid.runs import task_entry
 
     config: dict[str, Any] | None = None
     if args.tasks_json is not None:
@@ -84,11 +84,7 @@ def evaluate(args: argparse.Namespace) -> int:
         task, index, evaluation = args.task_json, args.task_index, args.eval_json
     else:
         config = load_cli_config(args)
-        names = [t["name"] for t in config["tasks"]]
-        if args.task not in names:
-            raise SystemExit(f"reid evaluate: --task must be one of {names}")
-        index = names.index(args.task)
-        task = task_entry(config, config["tasks"][index])
+        index, task = config_task(config, args.task, "evaluate")
         evaluation = config["evaluation"]
     evaluation = dict(evaluation)
     if args.features:
