@@ -5,7 +5,7 @@ Not a strategy: it registers nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -45,6 +45,29 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
         yield model
     finally:
         model.train(was_training)
+
+
+def sum_over_batches(
+    model: nn.Module,
+    bank: Any,
+    batches: int,
+    batch_size: int,
+    seed: int,
+    contribution: Callable[[torch.Tensor, torch.Tensor, int], dict[str, torch.Tensor]],
+) -> tuple[dict[str, torch.Tensor], int]:
+    """Σ of `contribution(images, index, number of batches)` (a tensor per backbone parameter
+    name) over seeded batches of the bank, the model in eval mode; also the number of images."""
+    params = backbone_parameters(model)
+    device = next(iter(params.values())).device
+    total = {name: torch.zeros_like(p) for name, p in params.items()}
+    chunks = sampled_batches(bank, batches, batch_size, seed)
+    with evaluating(model):
+        for index in chunks:
+            for name, value in contribution(
+                eval_images(bank, index, device), index, len(chunks)
+            ).items():
+                total[name] += value
+    return total, sum(len(index) for index in chunks)
 
 
 def normalised(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -23,11 +23,9 @@ from reid.strategies import base
 from reid.strategies.anchoring import (
     backbone_anchor,
     backbone_parameters,
-    eval_images,
-    evaluating,
     normalised,
     quadratic_penalty,
-    sampled_batches,
+    sum_over_batches,
 )
 from reid.strategies.base import register_strategy
 
@@ -37,18 +35,15 @@ def diagonal_fisher(
 ) -> dict[str, torch.Tensor]:
     """Mean squared gradient of the cross-entropy w.r.t. the backbone, over `batches` batches."""
     params = backbone_parameters(model)
-    device = next(iter(params.values())).device
-    fisher = {name: torch.zeros_like(p) for name, p in params.items()}
-    chunks = sampled_batches(bank, batches, batch_size, seed)
-    with evaluating(model):
-        for index in chunks:
-            logits = model(eval_images(bank, index, device), pipelines=[pipeline]).logits[-1]
-            loss = nn.functional.cross_entropy(logits, bank.pids[index].to(device))
-            grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
-            for (name, _), grad in zip(params.items(), grads, strict=True):
-                if grad is not None:
-                    fisher[name] += grad.detach().pow(2) / len(chunks)
-    return fisher
+
+    def squared_gradients(images: torch.Tensor, index: torch.Tensor, count: int) -> dict:
+        logits = model(images, pipelines=[pipeline]).logits[-1]
+        loss = nn.functional.cross_entropy(logits, bank.pids[index].to(images.device))
+        grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
+        found = zip(params, grads, strict=True)
+        return {name: g.detach().pow(2) / count for name, g in found if g is not None}
+
+    return sum_over_batches(model, bank, batches, batch_size, seed, squared_gradients)[0]
 
 
 def ewc_penalty(model: nn.Module, per_task: list[dict[str, Any]]) -> torch.Tensor:

@@ -26,11 +26,9 @@ from reid.strategies import base
 from reid.strategies.anchoring import (
     backbone_anchor,
     backbone_parameters,
-    eval_images,
-    evaluating,
     normalised,
     quadratic_penalty,
-    sampled_batches,
+    sum_over_batches,
 )
 from reid.strategies.base import register_strategy
 
@@ -56,17 +54,13 @@ def importance(
     model: nn.Module, pipeline: int, bank: Any, batches: int, batch_size: int, seed: int
 ) -> dict[str, torch.Tensor]:
     """Mean |per-image gradient| of ‖f(x)‖² w.r.t. the backbone over `batches` batches."""
-    params = backbone_parameters(model)
-    device = next(iter(params.values())).device
-    total = {name: torch.zeros_like(p) for name, p in params.items()}
-    chunks = sampled_batches(bank, batches, batch_size, seed)
-    with evaluating(model):
-        for index in chunks:
-            grads = sample_gradients(model, pipeline, eval_images(bank, index, device))
-            for name, g in grads.items():
-                total[name] += g.abs().sum(dim=0)
-    count = sum(len(index) for index in chunks)
-    return {name: t / count for name, t in total.items()}
+
+    def absolute_gradients(images: torch.Tensor, index: torch.Tensor, count: int) -> dict:
+        grads = sample_gradients(model, pipeline, images)
+        return {name: g.abs().sum(dim=0) for name, g in grads.items()}
+
+    total, images = sum_over_batches(model, bank, batches, batch_size, seed, absolute_gradients)
+    return {name: t / images for name, t in total.items()}
 
 
 def accumulate(per_task: list[dict[str, Any]]) -> tuple[dict, dict]:
