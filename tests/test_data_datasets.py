@@ -161,6 +161,14 @@ def test_verify_counts_passes_when_counts_match(tmp_path, monkeypatch):
     assert len(load_dataset("market1501", root, verify_counts=True).train) == 6
 
 
+def test_verify_counts_without_counts_names_the_registration_and_the_key(tmp_path, monkeypatch):
+    spec = dataclasses.replace(DATASETS["market1501"], counts=None)
+    monkeypatch.setitem(DATASETS._items, "market1501", spec)
+    root = make_market(tmp_path / "m")
+    with pytest.raises(DatasetError, match="no `counts`.*'market1501'.*data.verify_counts: false"):
+        load_dataset("market1501", root, verify_counts=True)
+
+
 def test_published_counts_table():
     assert DATASETS["market1501"].counts == {
         "train": (751, 12936),

@@ -32,14 +32,14 @@ EXTRA = {
 @pytest.fixture(scope="module")
 def domains(tmp_path_factory):
     base = tmp_path_factory.mktemp("domains")
-    return {s: generate_domain(base / s, s, **SIZES, **EXTRA[s], seed=3) for s in STYLE_ADAPTER}
+    return {s: generate_domain(base / s, s, **SIZES, **EXTRA[s], seed=3) for s in EXTRA}
 
 
 def _files(root):
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-@pytest.mark.parametrize("style", list(STYLE_ADAPTER))
+@pytest.mark.parametrize("style", list(EXTRA))
 def test_domain_loads_with_the_real_adapter(domains, style):
     splits = load_dataset(STYLE_ADAPTER[style], domains[style])
     assert splits.num_train_pids == 5
@@ -50,7 +50,7 @@ def test_domain_loads_with_the_real_adapter(domains, style):
     assert len(splits.query) + len(splits.gallery) == 4 * 5 + EXTRA[style]["num_distractors"]
 
 
-@pytest.mark.parametrize("style", list(STYLE_ADAPTER))
+@pytest.mark.parametrize("style", list(EXTRA))
 def test_each_query_is_one_per_camera_and_has_a_cross_camera_match(domains, style):
     splits = load_dataset(STYLE_ADAPTER[style], domains[style])
     keys = [(s.pid, s.camid) for s in splits.query]
@@ -63,7 +63,7 @@ def test_each_query_is_one_per_camera_and_has_a_cross_camera_match(domains, styl
     assert {k for k in gallery if k[0] in test_pids} <= set(keys)
 
 
-@pytest.mark.parametrize("style", list(STYLE_ADAPTER))
+@pytest.mark.parametrize("style", list(EXTRA))
 def test_train_and_test_identities_are_disjoint(domains, style):
     marker = json.loads((domains[style] / MARKER).read_text())
     train, test = set(marker["train_identities"]), set(marker["test_identities"])
@@ -192,3 +192,41 @@ def test_bad_parameters(tmp_path, style, changes, key):
     with pytest.raises(ConfigError, match=key):
         generate_domain(tmp_path / "x", style, **(SIZES | changes))
     assert not (tmp_path / "x").exists()
+
+
+@pytest.fixture
+def toy_style():
+    """Register a style `toy` writing Market-1501's layout; unregistered after the test."""
+    from reid.data import synthetic
+
+    tables = (synthetic.STYLE_ADAPTER, synthetic.STYLE_CODE, synthetic.NUM_CAMERAS)
+    synthetic.register_style("toy", "market1501", 41, 4)
+    yield "toy"
+    for table in (*tables, synthetic.STYLES._items):  # noqa: SLF001
+        table.pop("toy")
+
+
+def test_a_new_style_writes_the_layout_and_names_of_its_adapter(tmp_path, toy_style):
+    """The layout, file names, distractors and junk follow the style's adapter, not its name."""
+    root = generate_domain(
+        tmp_path / "toy", toy_style, **SIZES, num_distractors=3, num_junk=2, seed=3
+    )
+    assert {p.name for p in root.iterdir() if p.is_dir()} == {
+        "bounding_box_train",
+        "bounding_box_test",
+        "query",
+    }
+    names = [p.name for p in (root / "bounding_box_test").glob("*.jpg")]
+    assert all(parse_market1501(name) is not None for name in names)
+    assert sum(name.startswith("0000_") for name in names) == 3  # Market's distractors
+    assert sum(name.startswith("-1_") for name in names) == 2  # and junk
+    splits = load_dataset("market1501", root)
+    assert splits.num_train_pids == 5
+    assert all(1 <= s.camid <= 4 for s in splits.train + splits.gallery)
+
+
+def test_a_style_for_a_layout_this_module_does_not_write_is_refused():
+    from reid.data.synthetic import register_style
+
+    with pytest.raises(ValueError, match="reid.data.adapters.style.Style"):
+        register_style("toy_viper", "viper", 43, 2)

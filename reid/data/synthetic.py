@@ -37,10 +37,26 @@ EXTRA_STYLES: dict[str, Any] = {}
 STYLES: Registry[str] = Registry("synthetic style")
 
 
+# The folder layouts and file names this module writes (one per adapter); a style for another
+# layout is a `reid.data.adapters.style.Style` (as every LReID dataset's), see docs/extending.md.
+LAYOUTS = ("market1501", "dukemtmcreid", "msmt17")
+
+
 def register_style(style: str, adapter: str, code: int, num_cameras: int) -> None:
-    """Register a generated style (its look is drawn by `_style_ranges` & co. below)."""
+    """Register a generated style writing `adapter`'s layout and file names (one of `LAYOUTS`);
+    its look is drawn by `_style_ranges` & co. below (the msmt look unless given one)."""
+    if adapter not in LAYOUTS:
+        raise ValueError(
+            f"register_style({style!r}): this module writes the layouts of {list(LAYOUTS)}, "
+            f"not {adapter!r}; define a reid.data.adapters.style.Style for it instead"
+        )
     STYLE_ADAPTER[style], STYLE_CODE[style], NUM_CAMERAS[style] = adapter, code, num_cameras
     STYLES.add(style, adapter)
+
+
+def _layout(style: str) -> str:
+    """The adapter whose folder layout and file names `style` writes."""
+    return STYLE_ADAPTER[style]
 
 
 for _style, _adapter in list(STYLE_ADAPTER.items()):
@@ -434,7 +450,7 @@ def plan_shots(style: str, params: dict[str, int], rng: np.random.Generator) -> 
     n_train, n_test = params["num_train_ids"], params["num_test_ids"]
     n_dis, n_junk, per_id = params["num_distractors"], params["num_junk"], params["images_per_id"]
     num_cams = NUM_CAMERAS[style]
-    if style == "msmt":
+    if _layout(style) == "msmt17":
         train_pids, test_pids = list(range(n_train)), list(range(n_test))
         distractor_pids = list(range(n_test, n_test + n_dis))
     else:
@@ -449,15 +465,15 @@ def plan_shots(style: str, params: dict[str, int], rng: np.random.Generator) -> 
     shots: list[Shot] = []
     for person, pid in enumerate(train_pids):
         for cam in _spread_over_cameras(rng, per_id, num_cams):
-            split = "val" if style == "msmt" and rng.uniform() < 0.1 else "train"
+            split = "val" if _layout(style) == "msmt17" and rng.uniform() < 0.1 else "train"
             shots.append(Shot(person, pid, cam, split))
     for offset, pid in enumerate(test_pids):
         seen: set[int] = set()
         for cam in _spread_over_cameras(rng, per_id, num_cams):
             shots.append(Shot(n_train + offset, pid, cam, "gallery" if cam in seen else "query"))
             seen.add(cam)
-    for offset in range(n_dis):  # market: pid 0000; others: gallery-only identities
-        pid = 0 if style == "market" else distractor_pids[offset]
+    for offset in range(n_dis):  # Market layout: pid 0000; others: gallery-only identities
+        pid = 0 if _layout(style) == "market1501" else distractor_pids[offset]
         cam = int(rng.integers(num_cams)) + 1
         shots.append(Shot(n_train + n_test + offset, pid, cam, "gallery"))
     for _ in range(n_junk):
@@ -469,7 +485,7 @@ class _Namer:
     """File names in the real convention of each style, unique within the domain."""
 
     def __init__(self, style: str) -> None:
-        self.style = style
+        self.layout = _layout(style)
         self.frame = 0
         self.per_pid: dict[int, int] = {}
 
@@ -482,12 +498,12 @@ class _Namer:
             "query": "query",
             "gallery": "bounding_box_test",
         }[shot.split]
-        if self.style == "market":
+        if self.layout == "market1501":
             name = naming.format_market1501(
                 shot.pid, shot.cam, int(rng.integers(1, 7)), self.frame, int(rng.integers(1, 9))
             )
             return f"{folder}/{name}", None
-        if self.style == "duke":
+        if self.layout == "dukemtmcreid":
             return f"{folder}/{naming.format_dukemtmcreid(shot.pid, shot.cam, self.frame)}", None
         index = self.per_pid.get(shot.pid, 0)
         self.per_pid[shot.pid] = index + 1
@@ -523,9 +539,9 @@ def _validate(style: str, params: dict[str, object]) -> None:
     for key, low in checks:
         if not isinstance(params[key], int) or params[key] < low:  # type: ignore[operator]
             raise ConfigError(f"synthetic `{key}` must be an integer >= {low}, got {params[key]!r}")
-    if params["num_junk"] and style != "market":
+    if params["num_junk"] and _layout(style) != "market1501":
         raise ConfigError(
-            f"synthetic `num_junk` is only for the market style (junk is Market's -1 pid); "
+            f"synthetic `num_junk` is only for Market-1501 layouts (junk is Market's -1 pid); "
             f"set it to 0 for {style!r}"
         )
 
@@ -596,7 +612,7 @@ def _write_domain(folder: Path, style: str, params: dict) -> dict[str, object]:
     namer, name_rng = _Namer(style), np.random.default_rng([seed, code, 3])
     lists: dict[str, list[str]] = {"train": [], "val": [], "query": [], "gallery": []}
     for subdir in ("bounding_box_train", "query", "bounding_box_test", "train", "test"):
-        if (style == "msmt") == (subdir in ("train", "test")):
+        if (_layout(style) == "msmt17") == (subdir in ("train", "test")):
             (folder / subdir).mkdir()
     # rendering stays in this thread (deterministic order); atomic writes (fsync) overlap in a pool
     with ThreadPoolExecutor(max_workers=4) as writers:
@@ -612,7 +628,7 @@ def _write_domain(folder: Path, style: str, params: dict) -> dict[str, object]:
                 lists[shot.split].append(line)
         for job in pending:
             job.result()  # re-raise a failed write
-    if style == "msmt":
+    if _layout(style) == "msmt17":
         for split, lines in lists.items():
             io.write_text(folder / f"list_{split}.txt", "".join(f"{x}\n" for x in lines))
     n_train, n_test = params["num_train_ids"], params["num_test_ids"]
