@@ -17,7 +17,9 @@ from reid.commands.base import (
 def _tune_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=["create", "work", "aggregate"])
     parser.add_argument(
-        "--study", required=True, help="batch_size, optimizer, lambda or ensembling"
+        "--study",
+        required=True,
+        help="a registered study (reid/tuning/studies.py); an unknown name lists them",
     )
     add_config_args(parser)
     add_runtime_args(parser)

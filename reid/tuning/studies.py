@@ -110,6 +110,7 @@ class Study:
     objective: str
     phases: int = 1  # tasks it needs (a phase-2 study needs two)
     ablation_keys: tuple[str, ...] = ()  # the `ablations` keys it reads
+    optuna_keys: tuple[str, ...] = ()  # the `optuna` keys its plan reads (e.g. n_extra_trials)
 
     @property
     def heading(self) -> str:
@@ -120,12 +121,20 @@ class Study:
 STUDIES: Registry[Study] = Registry("study")
 
 
-def register_study(name: str, title: str, phases: int = 1, reads: tuple[str, ...] = ()):
+def register_study(
+    name: str,
+    title: str,
+    phases: int = 1,
+    reads: tuple[str, ...] = (),
+    optuna_reads: tuple[str, ...] = (),
+):
     """Decorator registering a study builder (its objective text is `OBJECTIVES[name]`);
-    `reads`: the `ablations` keys it reads (its rules get only those, see `study_config`)."""
+    `reads`: the `ablations` keys it reads, `optuna_reads` the `optuna` keys its plan reads
+    (its rules get only those, see `study_config`)."""
 
     def add(build: Callable[[dict[str, Any]], StudyPlan]):
-        STUDIES.add(name, Study(build, title, OBJECTIVES[name], phases, tuple(reads)))
+        study = Study(build, title, OBJECTIVES[name], phases, tuple(reads), tuple(optuna_reads))
+        STUDIES.add(name, study)
         return build
 
     return add
@@ -198,7 +207,13 @@ def optimizer_study(config: dict[str, Any]) -> StudyPlan:
     )
 
 
-@register_study("lambda", "λ", phases=2, reads=("lambdas", "lambda_epochs"))
+@register_study(
+    "lambda",
+    "λ",
+    phases=2,
+    reads=("lambdas", "lambda_epochs"),
+    optuna_reads=("n_extra_trials",),
+)
 def lambda_study(config: dict[str, Any]) -> StudyPlan:
     """λ of the covariance loss after `lambda_epochs` of phase 2 (paper: 100 epochs)."""
     ab = config["ablations"]
@@ -333,9 +348,7 @@ def study_config(config: dict[str, Any], name: str) -> dict[str, Any]:
     if not phase_one:
         kept["method"] = copy.deepcopy(config["method"])
     kept["ablations"] = {key: config["ablations"][key] for key in study.ablation_keys}
-    optuna_keys = ("storage", "pruner_warmup_epochs") + (
-        ("n_extra_trials",) if name == "lambda" else ()
-    )
+    optuna_keys = ("storage", "pruner_warmup_epochs", *study.optuna_keys)
     kept["optuna"] = {key: config["optuna"][key] for key in optuna_keys}
     return kept
 
