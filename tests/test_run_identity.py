@@ -14,7 +14,7 @@ from engine_helpers import tiny_config
 from reid.config import canonical_json, stable_hash
 from reid.losses.covariance import CovarianceTerm, covariance_loss
 from reid.runs import dataset_dir, main_chain, run_hash
-from reid.tuning.studies import study_config, study_plan
+from reid.tuning.studies import STUDY_NAMES, study_config, study_plan
 
 
 @pytest.fixture(scope="module")
@@ -119,9 +119,14 @@ def test_a_study_reads_only_its_own_settings(config):
     assert name(other, "batch_size") == name(config, "batch_size")
     assert study_config(other, "batch_size") == study_config(config, "batch_size")
     assert name(other, "lambda") != name(config, "lambda")
-    # The reduced settings give the same study as the whole config.
-    for study in ("batch_size", "optimizer", "lambda", "ensembling"):
+    # The reduced settings give the same study as the whole config (every registered study).
+    for study in STUDY_NAMES:
         assert name(config, study) == study_plan(config, study).study_name
+    # n_extra_trials reaches only the study that declares it (optuna_reads).
+    extra = _with(config, "optuna.n_extra_trials", 3)
+    assert name(extra, "lambda") != name(config, "lambda")
+    assert name(extra, "batch_size") == name(config, "batch_size")
+    assert "n_extra_trials" not in study_config(extra, "batch_size")["optuna"]
 
 
 def _study_with(values: dict[str, float]) -> optuna.Study:
