@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from reid.data.adapters import common
-from reid.data.adapters.style import Plan, Shot, Style, pick_ids, register_style
+from reid.data.adapters.style import Plan, Shot, Style, register_style, shipped_split_ids
 from reid.data.datasets import DatasetSpec, Raw, register_dataset
 
 PATTERN = re.compile(r"^(\d{4})(\d{3})\.png$")
@@ -56,16 +56,11 @@ common.known_archive(
 
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """Ids from the shipped split, four images each: 001-002 by camera 1, 003-004 by 2."""
-    split = common.load_split("cuhk01", None)
-    assert isinstance(split, common.IdSplit)
     result = Plan()
-    train = pick_ids(list(split.train_ids), params["num_train_ids"], "train ids")
-    test = pick_ids(list(split.test_ids), params["num_test_ids"], "test ids")
-    for side, pids in (("train", train), ("test", test)):
-        for pid in pids:
-            person = result.person(side)
-            for index in range(1, 5):
-                result.shots.append(Shot(person, (index - 1) // 2 + 1, f"{pid:04d}{index:03d}.png"))
+    for side, pid in shipped_split_ids("cuhk01", params):
+        person = result.person(side)
+        for index in range(1, 5):
+            result.shots.append(Shot(person, (index - 1) // 2 + 1, f"{pid:04d}{index:03d}.png"))
     return result
 
 

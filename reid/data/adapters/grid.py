@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from reid.data.adapters import common
-from reid.data.adapters.style import Plan, Shot, Style, pick_ids, register_style
+from reid.data.adapters.style import Plan, Shot, Style, register_style, shipped_split_ids
 from reid.data.datasets import DatasetSpec, Raw, register_dataset
 from reid.errors import DatasetError
 
@@ -114,24 +114,20 @@ common.known_archive(
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """Ids from the shipped split, one probe and one gallery image each from two different
     cameras, `num_distractors` 0000 gallery images, and the partition .mat of that split."""
-    split = common.load_split("grid", None)
-    assert isinstance(split, common.IdSplit)
-    train = pick_ids(list(split.train_ids), params["num_train_ids"], "train ids")
-    test = pick_ids(list(split.test_ids), params["num_test_ids"], "test ids")
+    ids = shipped_split_ids("grid", params)
     result, count = Plan(), 0
-    for side, pids in (("train", train), ("test", test)):
-        for pid in pids:
-            person = result.person(side)
-            cams = [int(c) + 1 for c in rng.choice(8, size=2, replace=False)]
-            for sub, cam in zip(("probe", "gallery"), cams, strict=True):
-                count += 1
-                name = f"{pid:04d}_{cam}_{count:05d}_{int(rng.integers(10, 99))}.jpeg"
-                result.shots.append(Shot(person, cam, f"{sub}/{name}"))
+    for side, pid in ids:
+        person = result.person(side)
+        cams = [int(c) + 1 for c in rng.choice(8, size=2, replace=False)]
+        for sub, cam in zip(("probe", "gallery"), cams, strict=True):
+            count += 1
+            name = f"{pid:04d}_{cam}_{count:05d}_{int(rng.integers(10, 99))}.jpeg"
+            result.shots.append(Shot(person, cam, f"{sub}/{name}"))
     for _ in range(params["num_distractors"]):
         cam, count = int(rng.integers(8)) + 1, count + 1
         name = f"0000_{cam}_{count:05d}_{int(rng.integers(10, 99))}.jpeg"
         result.shots.append(Shot(result.person("other"), cam, f"gallery/{name}"))
-    result.extra[PARTITIONS] = partitions_mat(train)
+    result.extra[PARTITIONS] = partitions_mat([pid for side, pid in ids if side == "train"])
     return result
 
 

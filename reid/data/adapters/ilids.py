@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from reid.data.adapters import common
-from reid.data.adapters.style import Plan, Shot, Style, pick_ids, register_style
+from reid.data.adapters.style import Plan, Shot, Style, register_style, shipped_split_ids
 from reid.data.datasets import DatasetSpec, Raw, register_dataset
 from reid.errors import DatasetError
 
@@ -86,16 +86,11 @@ common.known_archive(
 
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """Ids from the shipped split, `images_per_id` images each, image k seen by camera k."""
-    split = common.load_split("ilids", None)
-    assert isinstance(split, common.IdSplit)
     result = Plan()
-    train = pick_ids(list(split.train_ids), params["num_train_ids"], "train ids")
-    test = pick_ids(list(split.test_ids), params["num_test_ids"], "test ids")
-    for side, pids in (("train", train), ("test", test)):
-        for pid in pids:
-            person = result.person(side)
-            for index in range(1, params["images_per_id"] + 1):
-                result.shots.append(Shot(person, index, f"{pid:04d}{index:03d}.jpg"))
+    for side, pid in shipped_split_ids("ilids", params):
+        person = result.person(side)
+        for index in range(1, params["images_per_id"] + 1):
+            result.shots.append(Shot(person, index, f"{pid:04d}{index:03d}.jpg"))
     return result
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from reid.data.adapters import common
-from reid.data.adapters.style import Plan, Shot, Style, pick_ids, register_style
+from reid.data.adapters.style import Plan, Shot, Style, register_style, shipped_split_ids
 from reid.data.datasets import DatasetSpec, Raw, register_dataset
 
 PATTERN = re.compile(r"^person_(\d{4})\.png$")
@@ -79,13 +79,8 @@ def plan(params: dict, rng: np.random.Generator) -> Plan:
     """Train / test ids from the shipped split, one image per camera; distractors are cam_b
     ids above 200 (every other number also names an unused cam_a-only person, as in the real
     set)."""
-    split = common.load_split("prid", None)
-    assert isinstance(split, common.IdSplit)
     result = Plan()
-    train = pick_ids(list(split.train_ids), params["num_train_ids"], "train ids")
-    test = pick_ids(list(split.test_ids), params["num_test_ids"], "test ids")
-    sides = [("train", pid) for pid in train] + [("test", pid) for pid in test]
-    for side, pid in sides:
+    for side, pid in shipped_split_ids("prid", params):
         person = result.person(side)
         result.shots += [Shot(person, 1, f"cam_a/person_{pid:04d}.png")]
         result.shots += [Shot(person, 2, f"cam_b/person_{pid:04d}.png")]

@@ -18,6 +18,7 @@ from PIL import Image
 
 from reid import io
 from reid.data import synthetic
+from reid.data.adapters import common
 from reid.errors import ConfigError
 
 SAVE_FORMAT = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP"}
@@ -170,3 +171,13 @@ def pick_ids(pool: list[int], count: int, what: str) -> list[int]:
     if count > len(pool):
         raise ConfigError(f"a generated domain can hold at most {len(pool)} {what}, got {count}")
     return sorted(pool)[:count]
+
+
+def shipped_split_ids(name: str, params: dict) -> list[tuple[str, int]]:
+    """(side, id) for the first `num_train_ids` train and `num_test_ids` test ids of the split
+    shipped for dataset `name`, train first (so a generated domain loads with that split)."""
+    split = common.load_split(name, None)
+    assert isinstance(split, common.IdSplit)
+    train = pick_ids(list(split.train_ids), params["num_train_ids"], "train ids")
+    test = pick_ids(list(split.test_ids), params["num_test_ids"], "test ids")
+    return [("train", pid) for pid in train] + [("test", pid) for pid in test]
