@@ -449,8 +449,8 @@ def plan_shots(style: str, params: dict[str, int], rng: np.random.Generator) -> 
     """Which identity is seen by which camera in which split."""
     n_train, n_test = params["num_train_ids"], params["num_test_ids"]
     n_dis, n_junk, per_id = params["num_distractors"], params["num_junk"], params["images_per_id"]
-    num_cams = NUM_CAMERAS[style]
-    if _layout(style) == "msmt17":
+    num_cams, layout = NUM_CAMERAS[style], _layout(style)
+    if layout == "msmt17":
         train_pids, test_pids = list(range(n_train)), list(range(n_test))
         distractor_pids = list(range(n_test, n_test + n_dis))
     else:
@@ -465,7 +465,7 @@ def plan_shots(style: str, params: dict[str, int], rng: np.random.Generator) -> 
     shots: list[Shot] = []
     for person, pid in enumerate(train_pids):
         for cam in _spread_over_cameras(rng, per_id, num_cams):
-            split = "val" if _layout(style) == "msmt17" and rng.uniform() < 0.1 else "train"
+            split = "val" if layout == "msmt17" and rng.uniform() < 0.1 else "train"
             shots.append(Shot(person, pid, cam, split))
     for offset, pid in enumerate(test_pids):
         seen: set[int] = set()
@@ -473,7 +473,7 @@ def plan_shots(style: str, params: dict[str, int], rng: np.random.Generator) -> 
             shots.append(Shot(n_train + offset, pid, cam, "gallery" if cam in seen else "query"))
             seen.add(cam)
     for offset in range(n_dis):  # Market layout: pid 0000; others: gallery-only identities
-        pid = 0 if _layout(style) == "market1501" else distractor_pids[offset]
+        pid = 0 if layout == "market1501" else distractor_pids[offset]
         cam = int(rng.integers(num_cams)) + 1
         shots.append(Shot(n_train + n_test + offset, pid, cam, "gallery"))
     for _ in range(n_junk):
