@@ -11,11 +11,18 @@ MARKET_PATTERN = "PPPP_cCsS_FFFFFF_BB.jpg (pid -1 = junk, 0000 = distractor)"
 DUKE_PATTERN = "PPPP_cC_fFFFFFFF.jpg"
 MSMT17_PATTERN = "PPPP/PPPP_RRR_CC_<date><time>_FFFF_B.jpg LABEL"
 CUHK03NP_PATTERN = "PPPP_cC_<index>.png (or .jpg)"
+CUHKSYSU_PATTERN = (
+    "PPPPP_sN_IIIIIII_H.jpg (person, scene image, crop index, hard flag 0 or 1, or 0.0 or 1.0 as "
+    "the LReID code writes it)"
+)
 
 _MARKET_RE = re.compile(r"^(-1|\d+)_c(\d)s(\d+)_(\d+)_(\d+)\.jpg$")
 _DUKE_RE = re.compile(r"^(\d+)_c(\d+)_f(\d+)\.jpg$")
 _MSMT_RE = re.compile(r"^(\d+)/(\d+)_(\d+)_(\d+)_([^/\s]+)\.jpg\s+(\d+)$")
 _CUHK_RE = re.compile(r"^(\d+)_c(\d)_([^/\s]+)\.(png|jpg)$")
+# The hard flag is an integer in our crops and a MATLAB double (`0.0` / `1.0`, str() of what
+# scipy reads from the .mat) in the crops of the LReID code (AKA, LSTKC, DKP).
+_CUHKSYSU_RE = re.compile(r"^(\d+)_s(\d+)_(\d+)_(\d+)(?:\.0+)?\.jpg$", re.IGNORECASE)
 
 
 class MsmtEntry(NamedTuple):
@@ -58,6 +65,14 @@ def parse_cuhk03np(name: str, where: str | None = None) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def parse_cuhksysu_crop(name: str, where: str | None = None) -> int:
+    """The person id of a CUHK-SYSU re-ID crop `PPPPP_sN_IIIIIII_H.jpg` (H: 0, 1, 0.0 or 1.0)."""
+    match = _CUHKSYSU_RE.match(name)
+    if match is None:
+        raise _fail(name, CUHKSYSU_PATTERN, where)
+    return int(match.group(1))
+
+
 def parse_msmt17_line(line: str, where: str | None = None) -> MsmtEntry:
     """Parse an MSMT17 list line `PPPP/PPPP_RRR_CC_..._.jpg LABEL`; camera is the 3rd field."""
     text = line.strip()
@@ -88,6 +103,11 @@ def format_dukemtmcreid(pid: int, cam: int, frame: int) -> str:
 def format_msmt17_line(pid: int, index: int, cam: int, tag: str, frame: int, box: int) -> str:
     """MSMT17 list line `PPPP/PPPP_RRR_CC_<tag>_FFFF_B.jpg PID`."""
     return f"{pid:04d}/{pid:04d}_{index:03d}_{cam:02d}_{tag}_{frame:04d}_{box}.jpg {pid}"
+
+
+def format_cuhksysu_crop(pid: int, scene: str, index: int, hard: int | float) -> str:
+    """CUHK-SYSU crop name; `hard` as given (int: our crops, float: the LReID code's `0.0`)."""
+    return f"{pid:05d}_{scene}_{index:07d}_{hard}.jpg"
 
 
 def format_cuhk03np(pid: int, cam: int, index: int) -> str:

@@ -5,19 +5,17 @@ labels, so cameras are invented as in LSTKC (0 train, 1 gallery, 2 query; here +
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
+from reid.data import naming
 from reid.data.adapters import common
 from reid.data.adapters.style import Plan, Shot, Style, register_style
 from reid.data.datasets import DatasetSpec, Raw, register_dataset
 from reid.errors import DatasetError
 
-PATTERN = re.compile(r"^(\d+)_s(\d+)_(\d+)_(\d+)\.jpg$")
-DESCRIBED = "PPPPP_sN_IIIIIII_H.jpg (person, scene image, crop index, hard flag)"
 CAMERAS = {"train": 1, "gallery": 2, "query": 3}
 MIN_TRAIN_CROPS = 4
 
@@ -30,7 +28,7 @@ def scan(folder: Path, split_file: Path | None) -> Raw:
     for split, cam in CAMERAS.items():
         raw[split] = []
         for path in common.images(folder / split, (".jpg",)):
-            pid = int(common.match_name(PATTERN, path, DESCRIBED).group(1))
+            pid = naming.parse_cuhksysu_crop(path.name, str(path.parent))
             raw[split].append((path, pid, cam))
     crops = Counter(pid for _, pid, _ in raw["train"])
     raw["train"] = [item for item in raw["train"] if crops[item[1]] >= MIN_TRAIN_CROPS]

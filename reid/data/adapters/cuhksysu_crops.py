@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from reid import io
+from reid.data import naming
 from reid.errors import DatasetError, ReidError
 
 ANNOTATIONS = Path("annotation/test/train_test")
@@ -116,7 +117,7 @@ def make_crops(release: Path, out: Path) -> Path:
             (staging / split).mkdir()
             for index, box in enumerate(items):
                 stem = Path(box.image).stem
-                name = f"{box.pid:05d}_{stem}_{index:07d}_{box.hard}.jpg"
+                name = naming.format_cuhksysu_crop(box.pid, stem, index, box.hard)
                 io.write_bytes(staging / split / name, _crop(release, box))
         os.rename(staging, target)
     finally:
