@@ -1,24 +1,24 @@
-"""Generated domains: real layouts, promised split properties, determinism, camera styles."""
+"""Generated domains: real layouts, promised split properties, determinism, shared clothing,
+view-dependent cues, per-camera shifts and domain looks (nothing learned is asserted)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from reid.data import load_dataset
+from reid.data.generator.cameras import Camera, sample_cameras
+from reid.data.generator.canvas import Canvas
+from reid.data.generator.figure import Pose, draw_person
+from reid.data.generator.people import CARRY, sample_identities
+from reid.data.generator.render import photograph, render
 from reid.data.naming import parse_dukemtmcreid, parse_market1501
-from reid.data.synthetic import (
-    MARKER,
-    NUM_CAMERAS,
-    STYLE_ADAPTER,
-    generate_domain,
-    render,
-    sample_cameras,
-    sample_identities,
-)
+from reid.data.synthetic import MARKER, STYLES, generate_domain, get_style
 from reid.errors import ConfigError, DatasetError
 
 SIZES = dict(num_train_ids=5, num_test_ids=4, images_per_id=5, height=32, width=16)
@@ -27,6 +27,7 @@ EXTRA = {
     "duke": dict(num_distractors=2),
     "msmt": dict(num_distractors=2),
 }
+CAMERAS = {"market": 6, "duke": 8, "msmt": 15}
 
 
 @pytest.fixture(scope="module")
@@ -39,20 +40,24 @@ def _files(root):
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
+def _marker(root):
+    return json.loads((root / MARKER).read_text())
+
+
 @pytest.mark.parametrize("style", list(EXTRA))
 def test_domain_loads_with_the_real_adapter(domains, style):
-    splits = load_dataset(STYLE_ADAPTER[style], domains[style])
+    splits = load_dataset(STYLES[style], domains[style])
     assert splits.num_train_pids == 5
     assert len(splits.train) == 5 * 5
     assert sorted({s.pid for s in splits.train}) == list(range(5))
     assert len({s.pid for s in splits.query}) == 4
-    assert all(1 <= s.camid <= NUM_CAMERAS[style] for s in splits.train + splits.gallery)
+    assert all(1 <= s.camid <= CAMERAS[style] for s in splits.train + splits.gallery)
     assert len(splits.query) + len(splits.gallery) == 4 * 5 + EXTRA[style]["num_distractors"]
 
 
 @pytest.mark.parametrize("style", list(EXTRA))
 def test_each_query_is_one_per_camera_and_has_a_cross_camera_match(domains, style):
-    splits = load_dataset(STYLE_ADAPTER[style], domains[style])
+    splits = load_dataset(STYLES[style], domains[style])
     keys = [(s.pid, s.camid) for s in splits.query]
     assert len(keys) == len(set(keys))
     gallery = {(s.pid, s.camid) for s in splits.gallery}
@@ -65,16 +70,17 @@ def test_each_query_is_one_per_camera_and_has_a_cross_camera_match(domains, styl
 
 @pytest.mark.parametrize("style", list(EXTRA))
 def test_train_and_test_identities_are_disjoint(domains, style):
-    marker = json.loads((domains[style] / MARKER).read_text())
+    marker = _marker(domains[style])
     train, test = set(marker["train_identities"]), set(marker["test_identities"])
     assert train and test and not train & test
     people = marker["identities"]
     assert all(people[i] != people[j] for i in train for j in test)
 
 
-@pytest.mark.parametrize(("style", "parser"), [("market", parse_market1501), ("duke", None)])
-def test_file_name_pids_of_train_and_test_are_disjoint(domains, style, parser):
-    parse = parser or parse_dukemtmcreid
+@pytest.mark.parametrize(
+    ("style", "parse"), [("market", parse_market1501), ("duke", parse_dukemtmcreid)]
+)
+def test_file_name_pids_of_train_and_test_are_disjoint(domains, style, parse):
     root = domains[style]
     pids = {
         folder: {parse(p.name)[0] for p in (root / folder).iterdir()}
@@ -105,6 +111,8 @@ def test_msmt_layout(domains):
     for name in ("list_train.txt", "list_val.txt", "list_query.txt", "list_gallery.txt"):
         assert (root / name).is_file()
     assert (root / "train").is_dir() and (root / "test").is_dir()
+    listed = sum(len((root / f"list_{n}.txt").read_text().splitlines()) for n in ("train", "val"))
+    assert listed == 5 * 5
 
 
 def test_images_have_the_requested_size(domains):
@@ -120,44 +128,95 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, domains):
     assert _files(other) != _files(domains["market"])
 
 
-def test_identities_depend_on_style_but_share_the_distribution(domains):
-    market = json.loads((domains["market"] / MARKER).read_text())["identities"]
-    duke = json.loads((domains["duke"] / MARKER).read_text())["identities"]
+def test_identities_depend_on_style_but_share_the_build(domains):
+    market = _marker(domains["market"])["identities"]
+    duke = _marker(domains["duke"])["identities"]
     assert market != duke
     assert market[0].keys() == duke[0].keys()
 
 
-def test_identities_have_distinct_signatures():
-    people = sample_identities(np.random.default_rng(0), 200)
-    keys = {(p.upper, p.lower, p.pattern, p.hair, p.long_hair, p.bag) for p in people}
-    assert len(keys) == 200
+def test_people_share_colours_patterns_and_bags_but_not_their_combination():
+    people = sample_identities(np.random.default_rng(0), 200, get_style("market").wardrobe)
+    signatures = [p.signature for p in people]
+    assert len(set(signatures)) == 200  # no two people look alike in every visible choice
+    tops = Counter(s[0] for s in signatures)
+    assert len(tops) <= 12 and max(tops.values()) >= 200 // 12  # a top colour is never unique
+    assert Counter(p.pattern for p in people).most_common(1)[0][1] >= 100
+    carried = Counter(CARRY[p.carry] for p in people)
+    assert carried["backpack"] >= 20 and carried["none"] >= 50
 
 
-def test_duke_cameras_are_cooler_and_darker_than_market_cameras():
+def test_wardrobes_differ_between_domains():
     rng = np.random.default_rng(0)
-    market = sample_cameras("market", rng)
-    duke = sample_cameras("duke", rng)
-    assert len(market) == 6 and len(duke) == 8 and len(sample_cameras("msmt", rng)) == 15
-    mean = lambda cams, f: float(np.mean([f(c) for c in cams]))  # noqa: E731
-    cast = lambda c: c.gain[2] - c.gain[0]  # noqa: E731
-    assert mean(duke, cast) > mean(market, cast) + 0.3  # duke cameras are blue, market ones warm
-    light = lambda c: c.brightness  # noqa: E731
-    assert mean(duke, light) < mean(market, light) - 0.2  # and dimmer (a winter campus)
-    assert mean(duke, lambda c: c.saturation) < mean(market, lambda c: c.saturation)
-    assert mean(duke, lambda c: c.blur) > mean(market, lambda c: c.blur)
-    assert all(c.channels == (0, 1, 2) for c in market)  # market sensors keep colours
-    # every duke sensor rotates the channels the same way: hues consistent within duke
-    assert {c.channels for c in duke} == {(2, 0, 1)}
+    market = sample_identities(rng, 300, get_style("market").wardrobe)
+    duke = sample_identities(rng, 300, get_style("duke").wardrobe)
+    jacket = lambda people: sum(p.jacket is not None for p in people)  # noqa: E731
+    shorts = lambda people: sum(p.legwear == 1 for p in people)  # noqa: E731
+    assert jacket(duke) > 2 * jacket(market) and shorts(market) > 5 * shorts(duke)
+    brightness = lambda people: np.mean([np.mean(p.top) for p in people])  # noqa: E731
+    assert brightness(duke) < brightness(market) - 0.05  # winter clothes are darker
 
 
-def test_camera_changes_colours_of_the_same_person():
-    person = sample_identities(np.random.default_rng(1), 1)[0]
-    market = sample_cameras("market", np.random.default_rng(2))[0]
-    duke = sample_cameras("duke", np.random.default_rng(2))[0]
-    a = render(person, market, 64, 32, np.random.default_rng(5)).astype(float)
-    b = render(person, duke, 64, 32, np.random.default_rng(5)).astype(float)
-    mean_colour = lambda img: img.reshape(-1, 3).mean(axis=0)  # noqa: E731
-    assert np.abs(mean_colour(b) - mean_colour(a)).max() > 20
+def _plain_camera(**changes) -> Camera:
+    cam = sample_cameras(np.random.default_rng(0), get_style("market").look, 1, difficulty=0.0)[0]
+    plain = dict(props=(), occlusion=0.0, crowd=0.0, noise=0.0, blur=0.0, resolution=1.0)
+    plain |= dict(gain=(1.0, 1.0, 1.0), brightness=1.0, gamma=1.0, saturation=1.0, gradient=0.0)
+    return dataclasses.replace(cam, **(plain | changes))
+
+
+def test_a_backpack_shows_whole_from_behind_and_as_straps_from_the_front():
+    wardrobe = dataclasses.replace(get_style("market").wardrobe, backpack=1.0)
+    who = sample_identities(np.random.default_rng(4), 1, wardrobe)[0]
+    who = dataclasses.replace(who, carry_colour=(1.0, 0.0, 1.0), top=(0.2, 0.2, 0.2), jacket=None)
+    pixels = {}
+    for view in ("front", "back"):
+        canvas = Canvas(64, 32)
+        draw_person(canvas, who, Pose(view, 16.0, 8.0, 62.0, 1.0, 0.0, 0.0))
+        pixels[view] = int(np.all(canvas.rgb == (1.0, 0.0, 1.0), axis=2).sum())
+    assert pixels["front"] > 0 and pixels["back"] > 3 * pixels["front"]
+
+
+def test_a_cameras_photometry_shifts_the_same_scene():
+    scene = np.random.default_rng(1).uniform(0.2, 0.8, size=(32, 16, 3)).astype(np.float32)
+    plain = photograph(scene, _plain_camera(), np.random.default_rng(0)).astype(float)
+    warm = photograph(scene, _plain_camera(gain=(1.3, 1.0, 0.7)), np.random.default_rng(0))
+    dark = photograph(scene, _plain_camera(brightness=0.5), np.random.default_rng(0))
+    mean = lambda image: image.reshape(-1, 3).mean(axis=0)  # noqa: E731
+    assert mean(warm)[0] > mean(plain)[0] + 20 and mean(warm)[2] < mean(plain)[2] - 20
+    assert mean(dark).sum() < 0.7 * mean(plain).sum()
+
+
+def test_cameras_of_a_domain_differ_and_difficulty_zero_makes_them_alike():
+    look = get_style("msmt").look
+    cams = sample_cameras(np.random.default_rng(0), look, 15)
+    assert len({c.gain for c in cams}) == 15 and np.ptp([c.brightness for c in cams]) > 0.3
+    assert sum(len(c.props) for c in cams) > 15 and max(max(c.views) for c in cams) > 0.35
+    calm = sample_cameras(np.random.default_rng(0), look, 15, difficulty=0.0)
+    assert {c.gain for c in calm} == {look.cast}
+    assert {(c.brightness, c.occlusion, c.crowd, c.views) for c in calm} == {
+        (sum(look.brightness) / 2, 0.0, 0.0, (0.25, 0.25, 0.25, 0.25))
+    }
+    assert all(c.props == () for c in calm)
+
+
+def test_the_same_person_looks_different_in_two_cameras_of_a_domain():
+    style = get_style("msmt")
+    who = style.people(np.random.default_rng(1), 1)[0]
+    cams = style.cameras(np.random.default_rng(2))
+    images = [render(who, cam, 64, 32, np.random.default_rng(5)).astype(float) for cam in cams]
+    means = np.array([image.reshape(-1, 3).mean(axis=0) for image in images])
+    assert np.ptp(means, axis=0).max() > 40  # mean colour over 15 cameras spans > 40 levels
+
+
+def test_domain_looks_differ_like_datasets():
+    def mean_of(style, field):
+        cams = get_style(style).cameras(np.random.default_rng(0))
+        return float(np.mean([getattr(c, field) for c in cams]))
+
+    assert mean_of("duke", "brightness") < mean_of("market", "brightness") - 0.3
+    assert mean_of("grid", "resolution") < mean_of("duke", "resolution") - 0.3
+    assert mean_of("duke", "scale") > mean_of("market", "scale") + 0.05  # tighter crops
+    assert get_style("market").look.scene != get_style("duke").look.scene
 
 
 def test_reuses_a_complete_domain_and_regenerates_on_new_parameters(tmp_path):
@@ -167,8 +226,8 @@ def test_reuses_a_complete_domain_and_regenerates_on_new_parameters(tmp_path):
     stamp = marker.stat().st_mtime_ns
     generate_domain(out, "duke", **SIZES, seed=1)
     assert marker.stat().st_mtime_ns == stamp
-    generate_domain(out, "duke", **SIZES, seed=2)
-    assert json.loads(marker.read_text())["params"]["seed"] == 2
+    generate_domain(out, "duke", **SIZES, seed=1, difficulty=0.5)
+    assert json.loads(marker.read_text())["params"]["difficulty"] == 0.5
     assert [p.name for p in tmp_path.iterdir()] == ["d"]  # no staging or trash left
 
 
@@ -185,6 +244,7 @@ def test_refuses_to_overwrite_a_foreign_folder(tmp_path):
     [
         ("duke", {"num_junk": 1}, "num_junk"),
         ("market", {"images_per_id": 3}, "images_per_id"),
+        ("market", {"difficulty": 3}, "difficulty"),
         ("mars", {}, "style"),
     ],
 )
@@ -192,41 +252,3 @@ def test_bad_parameters(tmp_path, style, changes, key):
     with pytest.raises(ConfigError, match=key):
         generate_domain(tmp_path / "x", style, **(SIZES | changes))
     assert not (tmp_path / "x").exists()
-
-
-@pytest.fixture
-def toy_style():
-    """Register a style `toy` writing Market-1501's layout; unregistered after the test."""
-    from reid.data import synthetic
-
-    tables = (synthetic.STYLE_ADAPTER, synthetic.STYLE_CODE, synthetic.NUM_CAMERAS)
-    synthetic.register_style("toy", "market1501", 41, 4)
-    yield "toy"
-    for table in (*tables, synthetic.STYLES._items):  # noqa: SLF001
-        table.pop("toy")
-
-
-def test_a_new_style_writes_the_layout_and_names_of_its_adapter(tmp_path, toy_style):
-    """The layout, file names, distractors and junk follow the style's adapter, not its name."""
-    root = generate_domain(
-        tmp_path / "toy", toy_style, **SIZES, num_distractors=3, num_junk=2, seed=3
-    )
-    assert {p.name for p in root.iterdir() if p.is_dir()} == {
-        "bounding_box_train",
-        "bounding_box_test",
-        "query",
-    }
-    names = [p.name for p in (root / "bounding_box_test").glob("*.jpg")]
-    assert all(parse_market1501(name) is not None for name in names)
-    assert sum(name.startswith("0000_") for name in names) == 3  # Market's distractors
-    assert sum(name.startswith("-1_") for name in names) == 2  # and junk
-    splits = load_dataset("market1501", root)
-    assert splits.num_train_pids == 5
-    assert all(1 <= s.camid <= 4 for s in splits.train + splits.gallery)
-
-
-def test_a_style_for_a_layout_this_module_does_not_write_is_refused():
-    from reid.data.synthetic import register_style
-
-    with pytest.raises(ValueError, match="reid.data.adapters.style.Style"):
-        register_style("toy_viper", "viper", 43, 2)

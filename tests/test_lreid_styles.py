@@ -4,6 +4,7 @@ adapter with the shipped split; deterministic; bad parameters refused."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from lreid_fixtures import rows
@@ -13,11 +14,10 @@ from reid.data.adapters import LREID_SEEN, LREID_UNSEEN, style_adapters
 from reid.data.synthetic import MARKER, generate_domain
 from reid.errors import ConfigError
 
-NEW = ["cuhksysu", "cuhk03", "cuhk03np", "viper", "prid", "grid", "ilids", "cuhk01"]
-NEW += ["cuhk02", "sensereid"]
+NEW = list(style_adapters())  # every registered style, the three first datasets' included
 SIZES = dict(num_train_ids=3, num_test_ids=2, images_per_id=4, num_distractors=2)
 SIZES |= dict(height=24, width=12, seed=5)
-EXTRA = {".json", ".mat"}
+EXTRA = {".json", ".mat", ".txt"}  # extra files: marker, partitions, MSMT17 lists
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def domains(tmp_path_factory):
 def test_every_lreid_dataset_has_a_style():
     adapters = set(style_adapters().values())
     assert set(LREID_SEEN + LREID_UNSEEN) <= adapters
-    assert set(NEW) <= set(style_adapters())
+    assert {"market", "duke", "msmt", "cuhksysu", "cuhk03", "viper", "sensereid"} <= set(NEW)
 
 
 @pytest.mark.parametrize("style", NEW)
@@ -51,6 +51,8 @@ def test_style_loads_through_its_adapter(domains, style):
 
 
 def test_real_file_names_and_extra_files(domains):
+    crops = [p.name for p in (domains["cuhksysu"] / "train").iterdir()]
+    assert all(re.fullmatch(r"\d{5}_s\d+_\d{7}_[01]\.0\.jpg", n) for n in crops)  # LReID spelling
     assert all(p.suffix == ".bmp" for p in (domains["viper"] / "cam_a").iterdir())
     assert (domains["grid"] / "features_and_partitions.mat").is_file()
     assert all(p.name.startswith("person_") for p in (domains["prid"] / "cam_b").iterdir())

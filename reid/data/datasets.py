@@ -1,4 +1,6 @@
-"""Dataset adapters: Market-1501, DukeMTMC-reID, MSMT17 and CUHK03-NP into `DatasetSplits`."""
+"""The dataset registry and the generic loader: every adapter (one module each in
+`reid/data/adapters/`) registers a `DatasetSpec` with `register_dataset`; `load_dataset` reads
+the Market-style folders, MSMT17's list files, or calls the adapter's own `scan`."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 
 from reid import io
 from reid.data import naming
+from reid.data.generator.styles import Style, add_style
 from reid.data.types import DatasetSplits, Sample
 from reid.errors import ConfigError, DatasetError
 from reid.registry import Registry
@@ -43,65 +46,22 @@ class DatasetSpec:
     has_layout: Callable[[Path], bool] | None = None
     expected: str | None = None  # the layout, in words, for error messages
     test_only: bool = False  # no train split (SenseReID)
+    counts_by_folder: dict[str, Counts] | None = None  # published counts per variant folder
+    distractor_pid: int | None = None  # a gallery pid that never matches (Market's 0000)
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
 
 
-def register_dataset(spec: DatasetSpec) -> DatasetSpec:
-    """Add an adapter spec to the dataset registry (`load_dataset(spec.name, root)` finds it)."""
+def register_dataset(spec: DatasetSpec, *styles: Style) -> DatasetSpec:
+    """Register a dataset adapter together with its generated style(s): the one route by which
+    a dataset module (`reid/data/adapters/<name>.py`) adds a dataset. `load_dataset(spec.name,
+    root)` then reads it and `generate_domain(out, style.name, ...)` writes it; each style's
+    seed code is derived from its name and checked unique."""
     DATASETS.add(spec.name, spec)
+    for style in styles:
+        add_style(style, spec.name)
     return spec
-
-
-for _spec in (
-    DatasetSpec(
-        name="market1501",
-        title="Market-1501",
-        folders=("Market-1501-v15.09.15", "Market-1501", "market1501"),
-        layout="folders",
-        parser=naming.parse_market1501,
-        num_cameras=6,
-        counts={"train": (751, 12936), "query": (750, 3368), "gallery": (751, 15913)},
-    ),
-    DatasetSpec(
-        name="dukemtmcreid",
-        title="DukeMTMC-reID",
-        folders=("DukeMTMC-reID", "dukemtmc-reid", "dukemtmcreid"),
-        layout="folders",
-        parser=naming.parse_dukemtmcreid,
-        num_cameras=8,
-        counts={"train": (702, 16522), "query": (702, 2228), "gallery": (1110, 17661)},
-        acquire_hint="DukeMTMC-reID was withdrawn by its authors: place your own copy and run "
-        "`reid prepare`",
-    ),
-    DatasetSpec(
-        name="msmt17",
-        title="MSMT17",
-        folders=("MSMT17_V1", "MSMT17_V2", "MSMT17", "msmt17"),
-        layout="msmt",
-        parser=naming.parse_msmt17,
-        num_cameras=15,
-        counts={"train": (1041, 32621), "query": (3060, 11659), "gallery": (3060, 82161)},
-        acquire_hint="MSMT17 has no public download: place your own copy and run `reid prepare`",
-    ),
-    DatasetSpec(
-        name="cuhk03np",
-        title="CUHK03-NP",
-        folders=("cuhk03-np/labeled", "cuhk03-np/detected", "labeled", "detected"),
-        layout="folders",
-        parser=naming.parse_cuhk03np,
-        num_cameras=2,
-        suffixes=(".png", ".jpg"),
-        counts=None,  # labeled and detected differ; checked by variant below
-    ),
-):
-    register_dataset(_spec)
-
-CUHK03NP_COUNTS: dict[str, Counts] = {
-    "labeled": {"train": (767, 7368), "query": (700, 1400), "gallery": (700, 5328)},
-    "detected": {"train": (767, 7365), "query": (700, 1400), "gallery": (700, 5332)},
-}
 
 
 def get_spec(name: str) -> DatasetSpec:
@@ -209,18 +169,18 @@ def _relabel(items: list[tuple[Path, int, int]]) -> list[Sample]:
 
 
 def _expected_counts(spec: DatasetSpec, root: Path) -> Counts | None:
-    if spec.name == "cuhk03np":
-        return CUHK03NP_COUNTS.get(root.name)
+    if spec.counts_by_folder is not None:
+        return spec.counts_by_folder.get(root.name)
     return spec.counts
 
 
 def _verify_counts(spec: DatasetSpec, splits: DatasetSplits) -> None:
     assert splits.root is not None
     expected = _expected_counts(spec, splits.root)
-    if expected is None and spec.name == "cuhk03np":
+    if expected is None and spec.counts_by_folder is not None:
         raise DatasetError(
             f"no published counts for {spec.title} at {splits.root}; expected the folder to be "
-            f"one of {', '.join(CUHK03NP_COUNTS)}; or set data.verify_counts: false"
+            f"one of {', '.join(spec.counts_by_folder)}; or set data.verify_counts: false"
         )
     if expected is None:
         raise DatasetError(
@@ -291,8 +251,8 @@ def load_dataset(
                 f"{spec.title} at {folder}: the {split} split has no images; the extraction "
                 "looks incomplete: extract the archive again or run `reid prepare`"
             )
-    if spec.name == "market1501":
-        notes["distractors"] = sum(1 for _, pid, _ in raw["gallery"] if pid == 0)
+    if spec.distractor_pid is not None:
+        notes["distractors"] = sum(1 for _, pid, _ in raw["gallery"] if pid == spec.distractor_pid)
     splits = DatasetSplits(
         name=spec.name,
         train=_relabel(raw["train"]),

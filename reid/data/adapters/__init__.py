@@ -1,22 +1,18 @@
-"""The lifelong re-ID (LReID) datasets: one module per dataset registers its adapter (into
-`reid.data.datasets.DATASETS`) and its generated style (into `generate_domain`).
+"""Dataset adapters, one module each: a module registers its dataset's adapter and generated
+style together (`reid.data.datasets.register_dataset(spec, style)`). Every module of this
+package is imported here, so a new dataset is one new file (docs/extending.md).
 
-Seen (trained in sequence): market1501, dukemtmcreid, msmt17 (datasets.py), cuhksysu, cuhk03.
-Unseen (zero-shot): viper, prid, grid, ilids, cuhk01, cuhk02, sensereid (test only).
+Seen in the lifelong benchmark (trained in sequence): market1501, cuhksysu, dukemtmcreid,
+msmt17, cuhk03. Unseen (zero-shot): viper, prid, grid, ilids, cuhk01, cuhk02, sensereid.
 """
 
-from reid.data.adapters import (  # noqa: F401  (imported to register)
-    cuhk01,
-    cuhk02,
-    cuhk03,
-    cuhksysu,
-    grid,
-    ilids,
-    prid,
-    sensereid,
-    viper,
-)
-from reid.data.adapters.style import style_adapters
+import importlib
+import pkgutil
+
+from reid.data.generator.styles import style_adapters
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")
 
 LREID_SEEN = ("market1501", "cuhksysu", "dukemtmcreid", "msmt17", "cuhk03")
 LREID_UNSEEN = ("viper", "prid", "grid", "ilids", "cuhk01", "cuhk02", "sensereid")

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from reid.data.acquire import KNOWN_ARCHIVES, KnownArchive
 from reid.data.datasets import Raw
-from reid.errors import DatasetError
+from reid.data.generator.styles import Plan, Shot
+from reid.errors import ConfigError, DatasetError
 
 Item = tuple[Path, int, int]  # (path, pid, camid)
 
@@ -187,3 +190,77 @@ def split_two_views(name: str, items: list[Item], folder: Path, split_file: Path
             (path, pid, cam)
         )
     return raw
+
+
+# Helpers of the generated styles' plans.
+
+
+def spread(rng: np.random.Generator, count: int, cams: list[int]) -> list[int]:
+    """`count` cameras from `cams`: each at least once while count allows, the rest random."""
+    first = list(cams[:count])
+    rest = [cams[int(i)] for i in rng.integers(len(cams), size=count - len(first))]
+    return sorted(first + rest)
+
+
+def spread_over_cameras(rng: np.random.Generator, count: int, num_cams: int) -> list[int]:
+    """Cameras (1-based) for `count` images of one person: 2-4 cameras with at least two images
+    on each, so every query has a match from another camera."""
+    many = int(rng.integers(2, min(4, num_cams, count // 2) + 1))
+    cams = [int(c) + 1 for c in rng.choice(num_cams, size=many, replace=False)]
+    chosen = cams * 2 + [cams[int(i)] for i in rng.integers(many, size=count - 2 * many)]
+    return sorted(chosen)
+
+
+def pick_ids(pool: list[int], count: int, what: str) -> list[int]:
+    """The first `count` ids of `pool` (sorted), or a ConfigError when there are too few."""
+    if count > len(pool):
+        raise ConfigError(f"a generated domain can hold at most {len(pool)} {what}, got {count}")
+    return sorted(pool)[:count]
+
+
+def shipped_split_ids(name: str, params: dict) -> list[tuple[str, int]]:
+    """(side, id) for the first `num_train_ids` train and `num_test_ids` test ids of the split
+    shipped for dataset `name`, train first (so a generated domain loads with that split)."""
+    split = load_split(name, None)
+    assert isinstance(split, IdSplit)
+    train = pick_ids(list(split.train_ids), params["num_train_ids"], "train ids")
+    test = pick_ids(list(split.test_ids), params["num_test_ids"], "test ids")
+    return [("train", pid) for pid in train] + [("test", pid) for pid in test]
+
+
+FOLDERS = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}
+Namer = Callable[[int, int, np.random.Generator], str]  # (pid, camera, rng) -> file name
+
+
+def folder_plan(
+    params: dict, rng: np.random.Generator, num_cams: int, name: Namer, shared_distractor=None
+) -> Plan:
+    """A Market-style plan (bounding_box_train/, query/, bounding_box_test/): train ids over 2-4
+    cameras; each test id's first image on a camera is its query there, the rest gallery;
+    distractors in the gallery with their own pids (or all `shared_distractor`, Market's 0)."""
+    n_train, n_test, n_dis = (
+        params[k] for k in ("num_train_ids", "num_test_ids", "num_distractors")
+    )
+    pool = rng.choice(
+        np.arange(1, 2 * (n_train + n_test + n_dis) + 2),
+        replace=False,
+        size=n_train + n_test + n_dis,
+    )
+    pids = [sorted(int(p) for p in part) for part in np.split(pool, [n_train, n_train + n_test])]
+    result = Plan()
+    for side, side_pids in zip(("train", "test"), pids[:2], strict=True):
+        for pid in side_pids:
+            person, seen = result.person(side), set()
+            for cam in spread_over_cameras(rng, params["images_per_id"], num_cams):
+                split = side if side == "train" else ("gallery" if cam in seen else "query")
+                seen.add(cam)
+                result.shots.append(Shot(person, cam, f"{FOLDERS[split]}/{name(pid, cam, rng)}"))
+    for pid in pids[2]:
+        cam, pid = (
+            int(rng.integers(num_cams)) + 1,
+            pid if shared_distractor is None else shared_distractor,
+        )
+        result.shots.append(
+            Shot(result.person("other"), cam, f"{FOLDERS['gallery']}/{name(pid, cam, rng)}")
+        )
+    return result

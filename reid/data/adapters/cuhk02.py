@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from reid.data.adapters import common
-from reid.data.adapters.style import Plan, Shot, Style, register_style, spread
 from reid.data.datasets import DatasetSpec, Raw, register_dataset
+from reid.data.generator.cameras import Look
+from reid.data.generator.looks import CAMPUS, SCENES
+from reid.data.generator.styles import Plan, Shot, Style
 from reid.errors import DatasetError
 
 PATTERN = re.compile(r"^(\d+)_(\d+)\.png$")
@@ -38,23 +40,37 @@ def scan(folder: Path, split_file: Path | None) -> Raw:
     return raw
 
 
-register_dataset(
-    DatasetSpec(
-        name="cuhk02",
-        title="CUHK02",
-        folders=("CUHK02", "cuhk02/Dataset", "Dataset", "CUHK02/Dataset"),
-        layout="custom",
-        parser=common.unused_parser,
-        num_cameras=10,
-        suffixes=(".png",),
-        counts={"train": (1577, 6308), "query": (239, 478), "gallery": (239, 478)},
-        acquire_hint="place CUHK02's P1..P5 folders under CUHK02/ (LSTKC) or the archive's "
-        "Dataset/ under cuhk02/ (torchreid)",
-        scan=scan,
-        has_layout=common.has_dirs("P5/cam1", "P5/cam2"),
-        expected="P1..P5/cam1/*.png and P1..P5/cam2/*.png (names PPP_K.png; LSTKC: CUHK02/P1; "
-        "torchreid: cuhk02/Dataset/P1)",
-    )
+SPEC = DatasetSpec(
+    name="cuhk02",
+    title="CUHK02",
+    folders=("CUHK02", "cuhk02/Dataset", "Dataset", "CUHK02/Dataset"),
+    layout="custom",
+    parser=common.unused_parser,
+    num_cameras=10,
+    suffixes=(".png",),
+    counts={"train": (1577, 6308), "query": (239, 478), "gallery": (239, 478)},
+    acquire_hint="place CUHK02's P1..P5 folders under CUHK02/ (LSTKC) or the archive's "
+    "Dataset/ under cuhk02/ (torchreid)",
+    scan=scan,
+    has_layout=common.has_dirs("P5/cam1", "P5/cam2"),
+    expected="P1..P5/cam1/*.png and P1..P5/cam2/*.png (names PPP_K.png; LSTKC: CUHK02/P1; "
+    "torchreid: cuhk02/Dataset/P1)",
+)
+# five camera pairs of a campus: in each pair one camera sees people from the front or
+# back, the other from the side; 160x60 crops, sharp and narrow
+LOOK = Look(
+    scene=SCENES["hk_campus"],
+    gain_spread=0.22,
+    brightness=(0.65, 1.15),
+    blur=(0.0, 0.5),
+    resolution=(0.7, 1.0),
+    scale=(0.85, 0.97),
+    squash=(1.1, 1.3),
+    shift=0.03,
+    occlusion=(0.0, 0.15),
+    crowd=(0.0, 0.15),
+    view_bias=0.9,
+    axes=("frontback", "side"),
 )
 
 common.known_archive(
@@ -76,21 +92,21 @@ def plan(params: dict, rng: np.random.Generator) -> Plan:
         numbers[pair] = pid
         base = 2 * PAIRS.index(pair)
         counts: dict[int, int] = {}
-        for view in spread(rng, params["images_per_id"], [1, 2]):
+        for view in common.spread(rng, params["images_per_id"], [1, 2]):
             counts[view] = counts.get(view, 0) + 1
             name = f"{pair}/cam{view}/{pid:03d}_{counts[view]}.png"
             result.shots.append(Shot(person, base + view, name))
     return result
 
 
-register_style(
+register_dataset(
+    SPEC,
     Style(
         "cuhk02",
-        "cuhk02",
-        code=67,
-        look="market",
+        look=LOOK,
+        wardrobe=CAMPUS,
         num_cameras=10,
         plan=plan,
         notes="train ids over P1-P4, test ids in P5; no distractors",
-    )
+    ),
 )

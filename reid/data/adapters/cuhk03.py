@@ -15,14 +15,47 @@ import numpy as np
 from reid.data import datasets as ds
 from reid.data import naming
 from reid.data.adapters import common
-from reid.data.adapters.style import Plan, Shot, Style, register_style
 from reid.data.datasets import DatasetSpec, Raw, register_dataset
+from reid.data.generator.cameras import Look
+from reid.data.generator.looks import CAMPUS, SCENES
+from reid.data.generator.styles import Plan, Shot, Style
 from reid.errors import DatasetError
 
 CONFIG = "cuhk03_new_protocol_config_labeled.mat"
 IMAGES = "images_labeled"
 RELEASE_NAME = re.compile(r"^(\d)_(\d{3})_(\d)_(\d{2})\.png$")
 SETS = {"train": "train_idx", "query": "query_idx", "gallery": "gallery_idx"}
+PAIRS = 5  # camera pairs; a person is seen by the two cameras of one pair
+CUHK03NP_COUNTS: dict[str, ds.Counts] = {
+    "labeled": {"train": (767, 7368), "query": (700, 1400), "gallery": (700, 5328)},
+    "detected": {"train": (767, 7365), "query": (700, 1400), "gallery": (700, 5332)},
+}
+# a Hong Kong campus in summer; hand-labelled boxes; the cameras of a pair see people
+# walk towards/away and across; some blur
+LOOK = Look(
+    scene=SCENES["hk_campus"],
+    gain_spread=0.2,
+    brightness=(0.65, 1.15),
+    blur=(0.2, 0.8),
+    resolution=(0.6, 0.95),
+    scale=(0.84, 0.97),
+    squash=(0.95, 1.2),
+    shift=0.03,
+    occlusion=(0.05, 0.2),
+    crowd=(0.0, 0.15),
+    view_bias=0.8,
+    axes=("frontback", "side"),
+)
+CUHK03NP_SPEC = DatasetSpec(
+    name="cuhk03np",
+    title="CUHK03-NP",
+    folders=("cuhk03-np/labeled", "cuhk03-np/detected", "labeled", "detected"),
+    layout="folders",
+    parser=naming.parse_cuhk03np,
+    num_cameras=2,
+    suffixes=(".png", ".jpg"),
+    counts_by_folder=CUHK03NP_COUNTS,  # labeled and detected differ
+)
 
 
 def _is_np(folder: Path) -> bool:
@@ -75,34 +108,34 @@ def scan(folder: Path, split_file: Path | None) -> Raw:
         )
     if _is_release(folder):
         return _scan_release(folder)
-    spec = ds.get_spec("cuhk03np")
-    return {split: ds._scan_folder(spec, folder / sub) for split, sub in ds.FOLDER_LAYOUT.items()}
+    return {
+        split: ds._scan_folder(CUHK03NP_SPEC, folder / sub)
+        for split, sub in ds.FOLDER_LAYOUT.items()
+    }
 
 
-register_dataset(
-    DatasetSpec(
-        name="cuhk03",
-        title="CUHK03 (labeled, 767/700)",
-        folders=(
-            "cuhk03-np/labeled",
-            "CUHK03-NP/labeled",
-            "labeled",
-            "CUHK03_lifelong",
-            "cuhk03",
-        ),
-        layout="custom",
-        parser=common.unused_parser,
-        num_cameras=2,
-        suffixes=(".png", ".jpg"),
-        counts=ds.CUHK03NP_COUNTS["labeled"],
-        acquire_hint="place CUHK03-NP's labeled/ folder (or the converted release with "
-        f"{CONFIG}) in the data root",
-        scan=scan,
-        has_layout=lambda folder: _is_np(folder) or _is_release(folder),
-        expected=f"cuhk03-np/labeled/ with bounding_box_train/, query/, bounding_box_test/ "
-        f"(PPPP_cC_N.png), or {IMAGES}/ (C_PPP_V_II.png) with {CONFIG} (torchreid: cuhk03/, "
-        "LSTKC: CUHK03_lifelong/)",
-    )
+CUHK03_SPEC = DatasetSpec(
+    name="cuhk03",
+    title="CUHK03 (labeled, 767/700)",
+    folders=(
+        "cuhk03-np/labeled",
+        "CUHK03-NP/labeled",
+        "labeled",
+        "CUHK03_lifelong",
+        "cuhk03",
+    ),
+    layout="custom",
+    parser=common.unused_parser,
+    num_cameras=2,
+    suffixes=(".png", ".jpg"),
+    counts=CUHK03NP_COUNTS["labeled"],
+    acquire_hint="place CUHK03-NP's labeled/ folder (or the converted release with "
+    f"{CONFIG}) in the data root",
+    scan=scan,
+    has_layout=lambda folder: _is_np(folder) or _is_release(folder),
+    expected=f"cuhk03-np/labeled/ with bounding_box_train/, query/, bounding_box_test/ "
+    f"(PPPP_cC_N.png), or {IMAGES}/ (C_PPP_V_II.png) with {CONFIG} (torchreid: cuhk03/, "
+    "LSTKC: CUHK03_lifelong/)",
 )
 
 common.known_archive(
@@ -114,14 +147,15 @@ common.known_archive(
 
 
 def plan(params: dict, rng: np.random.Generator) -> Plan:
-    """CUHK03-NP labeled layout: images alternate between the two cameras; each test id gives
-    one query per camera and its other images to the gallery."""
+    """CUHK03-NP labeled layout: images alternate between the two cameras of one of five camera
+    pairs; each test id gives one query per camera and its other images to the gallery."""
     result, index = Plan(), 0
     total = params["num_train_ids"] + params["num_test_ids"]
     pids = iter(sorted(int(p) for p in rng.choice(np.arange(1, 1468), size=total, replace=False)))
     sides = ["train"] * params["num_train_ids"] + ["test"] * params["num_test_ids"]
     for side in sides:
         person, pid, seen = result.person(side), next(pids), set()
+        pair = int(rng.integers(PAIRS))
         for cam in sorted(1 + i % 2 for i in range(params["images_per_id"])):
             index += 1
             folder = "bounding_box_train"
@@ -129,20 +163,21 @@ def plan(params: dict, rng: np.random.Generator) -> Plan:
                 folder = "bounding_box_test" if cam in seen else "query"
                 seen.add(cam)
             name = naming.format_cuhk03np(pid, cam, index)
-            result.shots.append(Shot(person, cam, f"{folder}/{name}"))
+            result.shots.append(Shot(person, 2 * pair + cam, f"{folder}/{name}"))
     return result
 
 
-for _name, _code in (("cuhk03", 73), ("cuhk03np", 79)):
-    register_style(
-        Style(
-            _name,
-            _name,
-            code=_code,
-            look="duke",
-            num_cameras=2,
-            plan=plan,
-            min_images=4,
-            notes="the CUHK03-NP labeled layout; no distractors",
-        )
+def _style(name: str) -> Style:
+    return Style(
+        name,
+        plan=plan,
+        look=LOOK,
+        wardrobe=CAMPUS,
+        num_cameras=2 * PAIRS,
+        min_images=4,
+        notes="the CUHK03-NP labeled layout (five camera pairs, labelled 1 and 2); no distractors",
     )
+
+
+register_dataset(CUHK03_SPEC, _style("cuhk03"))
+register_dataset(CUHK03NP_SPEC, _style("cuhk03np"))

@@ -12,12 +12,15 @@ import numpy as np
 
 from reid.data import naming
 from reid.data.adapters import common
-from reid.data.adapters.style import Plan, Shot, Style, register_style
 from reid.data.datasets import DatasetSpec, Raw, register_dataset
+from reid.data.generator.cameras import Look
+from reid.data.generator.looks import CITY, SCENES
+from reid.data.generator.styles import Plan, Shot, Style
 from reid.errors import DatasetError
 
 CAMERAS = {"train": 1, "gallery": 2, "query": 3}
 MIN_TRAIN_CROPS = 4
+SCENE_CAMERAS = 20  # scenes the generated crops are cut from
 
 
 def scan(folder: Path, split_file: Path | None) -> Raw:
@@ -35,22 +38,34 @@ def scan(folder: Path, split_file: Path | None) -> Raw:
     return raw
 
 
-register_dataset(
-    DatasetSpec(
-        name="cuhksysu",
-        title="CUHK-SYSU",
-        folders=("cuhksysu4reid", "cuhk-sysu/CUHK-SYSU/cuhksysu4reid", "CUHK-SYSU/cuhksysu4reid"),
-        layout="custom",
-        parser=common.unused_parser,
-        num_cameras=3,
-        counts={"query": (2900, 2900)},
-        acquire_hint="make the crops with the LReID code (AKA / LSTKC write cuhksysu4reid/ from "
-        "CUHK-SYSU's Image/SSM and annotation/) and place cuhksysu4reid/ in the data root",
-        scan=scan,
-        has_layout=common.has_dirs("train", "query", "gallery"),
-        expected="cuhksysu4reid/train/, query/, gallery/ holding crops PPPPP_sN_IIIIIII_H.jpg "
-        "(LSTKC: at the data root; AKA: cuhk-sysu/CUHK-SYSU/cuhksysu4reid)",
-    )
+SPEC = DatasetSpec(
+    name="cuhksysu",
+    title="CUHK-SYSU",
+    folders=("cuhksysu4reid", "cuhk-sysu/CUHK-SYSU/cuhksysu4reid", "CUHK-SYSU/cuhksysu4reid"),
+    layout="custom",
+    parser=common.unused_parser,
+    num_cameras=3,
+    counts={"query": (2900, 2900)},
+    acquire_hint="make the crops with the LReID code (AKA / LSTKC write cuhksysu4reid/ from "
+    "CUHK-SYSU's Image/SSM and annotation/) and place cuhksysu4reid/ in the data root",
+    scan=scan,
+    has_layout=common.has_dirs("train", "query", "gallery"),
+    expected="cuhksysu4reid/train/, query/, gallery/ holding crops PPPPP_sN_IIIIIII_H.jpg "
+    "(LSTKC: at the data root; AKA: cuhk-sysu/CUHK-SYSU/cuhksysu4reid)",
+)
+# crops of people in street photographs and movie frames: every image its own scene (drawn
+# from SCENE_CAMERAS), of every size (low detail for small people) and crop shape
+LOOK = Look(
+    scene=SCENES["city"],
+    gain_spread=0.25,
+    brightness=(0.6, 1.25),
+    blur=(0.0, 0.6),
+    resolution=(0.35, 0.9),
+    scale=(0.8, 0.98),
+    squash=(0.85, 1.3),
+    shift=0.04,
+    occlusion=(0.05, 0.2),
+    crowd=(0.1, 0.4),
 )
 
 common.known_archive(
@@ -63,7 +78,9 @@ common.known_archive(
 
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """Train ids with `images_per_id` crops (>= 4, kept), `num_distractors` train ids with two
-    crops (dropped by the four-crop rule), test ids with one query and the rest gallery crops."""
+    crops (dropped by the four-crop rule), test ids with one query and the rest gallery crops.
+    Each crop comes from its own scene (one of SCENE_CAMERAS); names spell the hard flag as
+    the LReID code writes it (`0.0` / `1.0`)."""
     result, crop = Plan(), 0
     pool = rng.choice(
         np.arange(1, 20000),
@@ -79,20 +96,22 @@ def plan(params: dict, rng: np.random.Generator) -> Plan:
         for number in range(count):
             split = "train" if side != "test" else ("query" if number == 0 else "gallery")
             crop += 1
-            name = f"{pid:05d}_s{int(rng.integers(1, 18000))}_{crop:07d}_{int(rng.integers(2))}.jpg"
-            result.shots.append(Shot(person, CAMERAS[split], f"{split}/{name}"))
+            scene, hard = int(rng.integers(1, 18000)), float(rng.integers(2))
+            name = naming.format_cuhksysu_crop(pid, f"s{scene}", crop, hard)
+            camera = 1 + int(rng.integers(SCENE_CAMERAS))
+            result.shots.append(Shot(person, camera, f"{split}/{name}"))
     return result
 
 
-register_style(
+register_dataset(
+    SPEC,
     Style(
         "cuhksysu",
-        "cuhksysu",
-        code=71,
-        look="market",
-        num_cameras=3,
+        look=LOOK,
+        wardrobe=CITY,
+        num_cameras=SCENE_CAMERAS,
         plan=plan,
         min_images=4,
         notes="distractors are train ids with two crops, which the loader drops",
-    )
+    ),
 )

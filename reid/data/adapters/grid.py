@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from reid.data.adapters import common
-from reid.data.adapters.style import Plan, Shot, Style, register_style, shipped_split_ids
 from reid.data.datasets import DatasetSpec, Raw, register_dataset
+from reid.data.generator.cameras import Look
+from reid.data.generator.looks import SCENES, WINTER
+from reid.data.generator.styles import Plan, Shot, Style
 from reid.errors import DatasetError
 
 PATTERN = re.compile(r"^(\d{4})_(\d+)_.*\.jpeg$")
@@ -72,22 +74,34 @@ def scan(folder: Path, split_file: Path | None) -> Raw:
     return raw
 
 
-register_dataset(
-    DatasetSpec(
-        name="grid",
-        title="GRID",
-        folders=("underground_reid", "grid/underground_reid", "GRID/underground_reid"),
-        layout="custom",
-        parser=common.unused_parser,
-        num_cameras=8,
-        suffixes=(".jpeg",),
-        counts={"train": (125, 250), "query": (125, 125), "gallery": (126, 900)},
-        acquire_hint="place GRID's underground_reid/ folder under grid/ in the data root",
-        scan=scan,
-        has_layout=common.has_dirs("probe", "gallery"),
-        expected="underground_reid/probe/*.jpeg, underground_reid/gallery/*.jpeg (names "
-        "PPPP_C_*.jpeg) and optionally underground_reid/features_and_partitions.mat",
-    )
+SPEC = DatasetSpec(
+    name="grid",
+    title="GRID",
+    folders=("underground_reid", "grid/underground_reid", "GRID/underground_reid"),
+    layout="custom",
+    parser=common.unused_parser,
+    num_cameras=8,
+    suffixes=(".jpeg",),
+    counts={"train": (125, 250), "query": (125, 125), "gallery": (126, 900)},
+    acquire_hint="place GRID's underground_reid/ folder under grid/ in the data root",
+    scan=scan,
+    has_layout=common.has_dirs("probe", "gallery"),
+    expected="underground_reid/probe/*.jpeg, underground_reid/gallery/*.jpeg (names "
+    "PPPP_C_*.jpeg) and optionally underground_reid/features_and_partitions.mat",
+)
+# an underground station: dim, low resolution, noisy, crowded
+LOOK = Look(
+    scene=SCENES["underground"],
+    gain_spread=0.25,
+    brightness=(0.35, 0.65),
+    saturation=(0.55, 0.85),
+    blur=(0.4, 1.0),
+    noise=(0.03, 0.06),
+    resolution=(0.35, 0.6),
+    scale=(0.75, 0.95),
+    shift=0.06,
+    occlusion=(0.1, 0.35),
+    crowd=(0.2, 0.5),
 )
 
 
@@ -114,7 +128,7 @@ common.known_archive(
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """Ids from the shipped split, one probe and one gallery image each from two different
     cameras, `num_distractors` 0000 gallery images, and the partition .mat of that split."""
-    ids = shipped_split_ids("grid", params)
+    ids = common.shipped_split_ids("grid", params)
     result, count = Plan(), 0
     for side, pid in ids:
         person = result.person(side)
@@ -131,16 +145,15 @@ def plan(params: dict, rng: np.random.Generator) -> Plan:
     return result
 
 
-register_style(
+register_dataset(
+    SPEC,
     Style(
         "grid",
-        "grid",
-        code=47,
-        look="msmt",
+        look=LOOK,
+        wardrobe=WINTER,
         num_cameras=8,
         plan=plan,
-        tweak={"brightness": 0.7, "saturation": 0.7},
         notes="one probe and one gallery image per id; distractors are 0000 gallery images; "
         "writes features_and_partitions.mat; images_per_id is not used",
-    )
+    ),
 )

@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from reid.data.adapters import common
-from reid.data.adapters.style import Plan, Shot, Style, register_style, shipped_split_ids
 from reid.data.datasets import DatasetSpec, Raw, register_dataset
+from reid.data.generator.cameras import Look
+from reid.data.generator.looks import SCENES, TRAVEL
+from reid.data.generator.styles import Plan, Shot, Style
 from reid.errors import DatasetError
 
 PATTERN = re.compile(r"^(\d{4})(\d{3})\.jpg$")
@@ -55,26 +57,35 @@ def _has_layout(folder: Path) -> bool:
     return any(PATTERN.match(p.name) for p in folder.iterdir())
 
 
-register_dataset(
-    DatasetSpec(
-        name="ilids",
-        title="i-LIDS",
-        folders=(
-            "i-LIDS_Pedestrian/Persons",
-            "ilids/i-LIDS_Pedestrian/Persons",
-            "Persons",
-        ),
-        layout="custom",
-        parser=common.unused_parser,
-        num_cameras=99,
-        counts={"train": (59, None), "query": (60, 60), "gallery": (60, 60)},
-        acquire_hint="place i-LIDS_Pedestrian/ in the data root (LSTKC) or under ilids/ "
-        "(torchreid)",
-        scan=scan,
-        has_layout=_has_layout,
-        expected="i-LIDS_Pedestrian/Persons/PPPPIII.jpg (LSTKC: at the data root; torchreid: "
-        "under ilids/)",
-    )
+SPEC = DatasetSpec(
+    name="ilids",
+    title="i-LIDS",
+    folders=(
+        "i-LIDS_Pedestrian/Persons",
+        "ilids/i-LIDS_Pedestrian/Persons",
+        "Persons",
+    ),
+    layout="custom",
+    parser=common.unused_parser,
+    num_cameras=99,
+    counts={"train": (59, None), "query": (60, 60), "gallery": (60, 60)},
+    acquire_hint="place i-LIDS_Pedestrian/ in the data root (LSTKC) or under ilids/ (torchreid)",
+    scan=scan,
+    has_layout=_has_layout,
+    expected="i-LIDS_Pedestrian/Persons/PPPPIII.jpg (LSTKC: at the data root; torchreid: "
+    "under ilids/)",
+)
+# an airport arrival hall: bright, busy, people with luggage, much occlusion
+LOOK = Look(
+    scene=SCENES["airport"],
+    gain_spread=0.2,
+    brightness=(0.75, 1.2),
+    blur=(0.2, 0.7),
+    resolution=(0.5, 0.9),
+    scale=(0.7, 0.95),
+    shift=0.07,
+    occlusion=(0.2, 0.45),
+    crowd=(0.2, 0.5),
 )
 
 common.known_archive(
@@ -87,23 +98,22 @@ common.known_archive(
 def plan(params: dict, rng: np.random.Generator) -> Plan:
     """Ids from the shipped split, `images_per_id` images each, image k seen by camera k."""
     result = Plan()
-    for side, pid in shipped_split_ids("ilids", params):
+    for side, pid in common.shipped_split_ids("ilids", params):
         person = result.person(side)
         for index in range(1, params["images_per_id"] + 1):
             result.shots.append(Shot(person, index, f"{pid:04d}{index:03d}.jpg"))
     return result
 
 
-register_style(
+register_dataset(
+    SPEC,
     Style(
         "ilids",
-        "ilids",
-        code=53,
-        look="msmt",
+        look=LOOK,
+        wardrobe=TRAVEL,
         num_cameras=15,
         plan=plan,
         max_images=15,
-        tweak={"blur": 1.3},
         notes="images_per_id images per id (2..15), image k by camera k; no distractors",
-    )
+    ),
 )

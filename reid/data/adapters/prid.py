@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from reid.data.adapters import common
-from reid.data.adapters.style import Plan, Shot, Style, register_style, shipped_split_ids
 from reid.data.datasets import DatasetSpec, Raw, register_dataset
+from reid.data.generator.cameras import Look
+from reid.data.generator.looks import MIXED, SCENES
+from reid.data.generator.styles import Plan, Shot, Style
 
 PATTERN = re.compile(r"^person_(\d{4})\.png$")
 DESCRIBED = "person_NNNN.png"
@@ -45,27 +47,39 @@ def scan(folder: Path, split_file: Path | None) -> Raw:
     return raw
 
 
-register_dataset(
-    DatasetSpec(
-        name="prid",
-        title="PRID 2011",
-        folders=(
-            "prid2011/single_shot",
-            "prid2011/prid_2011/single_shot",
-            "prid_2011/single_shot",
-            "single_shot",
-        ),
-        layout="custom",
-        parser=common.unused_parser,
-        num_cameras=2,
-        suffixes=(".png",),
-        counts={"train": (100, 200), "query": (100, 100), "gallery": (649, 649)},
-        acquire_hint="place PRID 2011's single_shot/ folder under prid2011/ in the data root",
-        scan=scan,
-        has_layout=common.has_dirs("cam_a", "cam_b"),
-        expected="single_shot/cam_a/person_NNNN.png and single_shot/cam_b/person_NNNN.png "
-        "(LSTKC: prid2011/single_shot; torchreid: prid2011/prid_2011/single_shot)",
-    )
+SPEC = DatasetSpec(
+    name="prid",
+    title="PRID 2011",
+    folders=(
+        "prid2011/single_shot",
+        "prid2011/prid_2011/single_shot",
+        "prid_2011/single_shot",
+        "single_shot",
+    ),
+    layout="custom",
+    parser=common.unused_parser,
+    num_cameras=2,
+    suffixes=(".png",),
+    counts={"train": (100, 200), "query": (100, 100), "gallery": (649, 649)},
+    acquire_hint="place PRID 2011's single_shot/ folder under prid2011/ in the data root",
+    scan=scan,
+    has_layout=common.has_dirs("cam_a", "cam_b"),
+    expected="single_shot/cam_a/person_NNNN.png and single_shot/cam_b/person_NNNN.png "
+    "(LSTKC: prid2011/single_shot; torchreid: prid2011/prid_2011/single_shot)",
+)
+# two static outdoor cameras whose colour and light differ strongly from each other
+LOOK = Look(
+    scene=SCENES["outdoor"],
+    gain_spread=0.35,
+    brightness=(0.55, 1.2),
+    saturation=(0.7, 1.1),
+    blur=(0.2, 0.6),
+    resolution=(0.6, 0.9),
+    scale=(0.75, 0.9),
+    shift=0.05,
+    occlusion=(0.0, 0.15),
+    crowd=(0.05, 0.25),
+    view_bias=0.9,
 )
 
 common.known_archive(
@@ -80,7 +94,7 @@ def plan(params: dict, rng: np.random.Generator) -> Plan:
     ids above 200 (every other number also names an unused cam_a-only person, as in the real
     set)."""
     result = Plan()
-    for side, pid in shipped_split_ids("prid", params):
+    for side, pid in common.shipped_split_ids("prid", params):
         person = result.person(side)
         result.shots += [Shot(person, 1, f"cam_a/person_{pid:04d}.png")]
         result.shots += [Shot(person, 2, f"cam_b/person_{pid:04d}.png")]
@@ -92,15 +106,15 @@ def plan(params: dict, rng: np.random.Generator) -> Plan:
     return result
 
 
-register_style(
+register_dataset(
+    SPEC,
     Style(
         "prid",
-        "prid",
-        code=43,
-        look="duke",
+        look=LOOK,
+        wardrobe=MIXED,
         num_cameras=2,
         plan=plan,
         notes="one image per camera per id; distractors are cam_b ids above 200; "
         "images_per_id is not used",
-    )
+    ),
 )

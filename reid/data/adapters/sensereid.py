@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from reid.data.adapters import common
-from reid.data.adapters.style import Plan, Shot, Style, register_style
 from reid.data.datasets import DatasetSpec, Raw, register_dataset
+from reid.data.generator.cameras import Look
+from reid.data.generator.looks import CITY, SCENES
+from reid.data.generator.styles import Plan, Shot, Style
 
 PATTERN = re.compile(r"^(\d+)_(\d+)\.jpg$")
 DESCRIBED = "<pid>_<camera>.jpg"
@@ -26,22 +28,32 @@ def scan(folder: Path, split_file: Path | None) -> Raw:
     return raw
 
 
-register_dataset(
-    DatasetSpec(
-        name="sensereid",
-        title="SenseReID",
-        folders=("SenseReID", "sensereid/SenseReID"),
-        layout="custom",
-        parser=common.unused_parser,
-        num_cameras=99,
-        counts={"train": (0, 0), "query": (522, 1040), "gallery": (1717, 3388)},
-        acquire_hint="place SenseReID/ in the data root (LSTKC) or under sensereid/ (torchreid)",
-        scan=scan,
-        has_layout=common.has_dirs("test_probe", "test_gallery"),
-        expected="SenseReID/test_probe/*.jpg and SenseReID/test_gallery/*.jpg (names "
-        "<pid>_<camera>.jpg)",
-        test_only=True,
-    )
+SPEC = DatasetSpec(
+    name="sensereid",
+    title="SenseReID",
+    folders=("SenseReID", "sensereid/SenseReID"),
+    layout="custom",
+    parser=common.unused_parser,
+    num_cameras=99,
+    counts={"train": (0, 0), "query": (522, 1040), "gallery": (1717, 3388)},
+    acquire_hint="place SenseReID/ in the data root (LSTKC) or under sensereid/ (torchreid)",
+    scan=scan,
+    has_layout=common.has_dirs("test_probe", "test_gallery"),
+    expected="SenseReID/test_probe/*.jpg and SenseReID/test_gallery/*.jpg (names "
+    "<pid>_<camera>.jpg)",
+    test_only=True,
+)
+# many surveillance cameras indoors and out, of every quality
+LOOK = Look(
+    scene=SCENES["city"],
+    gain_spread=0.25,
+    brightness=(0.55, 1.25),
+    blur=(0.0, 0.8),
+    resolution=(0.4, 0.9),
+    scale=(0.7, 0.95),
+    shift=0.06,
+    occlusion=(0.05, 0.25),
+    crowd=(0.05, 0.3),
 )
 
 common.known_archive(
@@ -70,15 +82,15 @@ def plan(params: dict, rng: np.random.Generator) -> Plan:
     return result
 
 
-register_style(
+register_dataset(
+    SPEC,
     Style(
         "sensereid",
-        "sensereid",
-        code=61,
-        look="msmt",
+        look=LOOK,
+        wardrobe=CITY,
         num_cameras=8,
         plan=plan,
         max_images=8,
         notes="test only (num_train_ids not used); images_per_id 2..8, one per camera",
-    )
+    ),
 )

@@ -8,12 +8,16 @@ from pathlib import Path
 import numpy as np
 
 from reid.data.adapters import common
-from reid.data.adapters.style import Plan, Shot, Style, register_style
 from reid.data.datasets import DatasetSpec, Raw, register_dataset
+from reid.data.generator.cameras import Look
+from reid.data.generator.looks import SCENES, SUMMER
+from reid.data.generator.styles import Plan, Shot, Style
 from reid.errors import DatasetError
 
 PATTERN = re.compile(r"^(\d+)_(\d+)\.bmp$")
 DESCRIBED = "NNN_ANGLE.bmp"
+# the viewpoint a generated image shows for the angle in its name
+ANGLE_VIEWS = {0: "front", 45: "left", 90: "left", 135: "back", 180: "back"}
 
 
 def _pairs(folder: Path) -> list[common.Item]:
@@ -36,21 +40,33 @@ def scan(folder: Path, split_file: Path | None) -> Raw:
     return common.split_two_views("viper", items, folder, split_file)
 
 
-register_dataset(
-    DatasetSpec(
-        name="viper",
-        title="VIPeR",
-        folders=("VIPeR", "viper/VIPeR"),
-        layout="custom",
-        parser=common.unused_parser,
-        num_cameras=2,
-        suffixes=(".bmp",),
-        counts={"train": (316, 632), "query": (316, 316), "gallery": (316, 316)},
-        acquire_hint="place the VIPeR archive's VIPeR/ folder under viper/ in the data root",
-        scan=scan,
-        has_layout=common.has_dirs("cam_a", "cam_b"),
-        expected="VIPeR/cam_a/*.bmp and VIPeR/cam_b/*.bmp (names NNN_ANGLE.bmp)",
-    )
+SPEC = DatasetSpec(
+    name="viper",
+    title="VIPeR",
+    folders=("VIPeR", "viper/VIPeR"),
+    layout="custom",
+    parser=common.unused_parser,
+    num_cameras=2,
+    suffixes=(".bmp",),
+    counts={"train": (316, 632), "query": (316, 316), "gallery": (316, 316)},
+    acquire_hint="place the VIPeR archive's VIPeR/ folder under viper/ in the data root",
+    scan=scan,
+    has_layout=common.has_dirs("cam_a", "cam_b"),
+    expected="VIPeR/cam_a/*.bmp and VIPeR/cam_b/*.bmp (names NNN_ANGLE.bmp)",
+)
+# two outdoor cameras with strong light and viewpoint changes (the angle is in the file
+# name); 128x48 crops: low detail, narrow (so a person looks wide once resized)
+LOOK = Look(
+    scene=SCENES["outdoor"],
+    gain_spread=0.3,
+    brightness=(0.6, 1.3),
+    blur=(0.3, 0.8),
+    resolution=(0.45, 0.7),
+    scale=(0.88, 0.98),
+    squash=(1.15, 1.35),
+    shift=0.03,
+    occlusion=(0.0, 0.1),
+    crowd=(0.0, 0.1),
 )
 
 common.known_archive(
@@ -80,21 +96,21 @@ def plan(params: dict, rng: np.random.Generator) -> Plan:
         person = result.person(side)
         for cam, folder in ((1, "cam_a"), (2, "cam_b")):
             angle = int(rng.choice([0, 45, 90, 135, 180]))
-            result.shots.append(Shot(person, cam, f"{folder}/{number:03d}_{angle}.bmp"))
+            name = f"{folder}/{number:03d}_{angle}.bmp"
+            result.shots.append(Shot(person, cam, name, view=ANGLE_VIEWS[angle]))
     return result
 
 
-register_style(
+register_dataset(
+    SPEC,
     Style(
         "viper",
-        "viper",
-        code=41,
-        look="market",
+        look=LOOK,
+        wardrobe=SUMMER,
         num_cameras=2,
         plan=plan,
         min_images=2,
-        tweak={"blur": 1.6},
         notes="one image per camera per pair; at least the asked train / test ids (a prefix of "
         "the shipped split); images_per_id is not used",
-    )
+    ),
 )

@@ -1,0 +1,233 @@
+"""Do the generated LReID domains separate the methods? Three checks, per seed and on average.
+
+    python benchmarks/gendata_separation.py                       # config/lreid.yaml, seeds 0 1
+    python benchmarks/gendata_separation.py --seeds 0 1 2 --set train.epochs=4
+    python benchmarks/gendata_separation.py --config config/config.yaml   # the 2-task default
+
+Runs the benchmark's own plan (`reid.lreid.plan.benchmark_plan`) in this process for
+fine-tuning and joint training only: generates every seen and unseen domain, trains each phase
+with the library's trainer (`run_phase`), evaluates every step's model and the untrained
+reference model (step 0) on every set with the benchmark's task-free features. For a config
+without `unseen` sets (the 2-task default) the seen tasks stand in for them in check (i).
+
+ (i)   random < half: the untrained model's Unseen-Avg mAP < half of fine-tuning's after the
+       last step;
+ (ii)  forgetting: fine-tuning's Seen-Avg mAP after the last step is >= 10 points below the mean
+       of each seen domain's mAP right after it was learnt;
+ (iii) joint > fine-tuning: joint training's Seen-Avg mAP is above fine-tuning's.
+
+Work happens in --workdir (default: results/gendata_separation/), so earlier runs are reused.
+Prints a per-set table, the checks and the time of each phase.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from common import ROOT
+
+import reid.data  # noqa: F401  (registers the datasets)
+from reid.commands.base import load_cli_config
+from reid.data.prepare import prepare_task
+from reid.engine.models import load_model
+from reid.engine.runtime import Runtime
+from reid.engine.trainer import run_phase
+from reid.lreid.evaluate import evaluate_sets, reference_model
+from reid.lreid.plan import benchmark_evaluation, benchmark_plan, benchmark_sets, unseen_tasks
+from reid.runs import dataset_dir, is_complete, run_dir
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=ROOT / "config" / "lreid.yaml")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--methods", nargs="+", default=["finetune", "joint"])
+    parser.add_argument("--set", action="append", default=[], help="key=value override")
+    parser.add_argument(
+        "--synthetic",
+        action="append",
+        default=[],
+        help="key=value set in every generated domain's `synthetic` (e.g. difficulty=0.5)",
+    )
+    parser.add_argument("--workdir", type=Path, default=ROOT / "results" / "gendata_separation")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    return parser.parse_args()
+
+
+def load(args: argparse.Namespace) -> dict[str, Any]:
+    """The config with the overrides, restricted to the asked methods and seeds."""
+    import yaml
+
+    from reid.config import validate_config
+
+    config = load_cli_config(argparse.Namespace(config=[args.config.resolve()], set=args.set))
+    for item in args.synthetic:  # every seen and unseen generated domain
+        key, value = item.split("=", 1)
+        for task in list(config["tasks"]) + list(config.get("unseen") or []):
+            task["synthetic"][key] = yaml.safe_load(value)
+    config = validate_config(config)
+    config["comparison"]["methods"] = list(args.methods)
+    config["comparison"]["seeds"] = list(args.seeds)
+    config["benchmark"]["enabled"] = True
+    if config["benchmark"]["features"] == "task":
+        config["benchmark"]["features"] = "mean:all"
+    return config
+
+
+def prepare(config: dict[str, Any]) -> float:
+    """Generate every seen and unseen domain not yet there; seconds taken."""
+    started = time.perf_counter()
+    for task in list(config["tasks"]) + unseen_tasks(config):
+        dest = Path(dataset_dir(config, task))
+        if not (dest / "READY.json").is_file():
+            prepare_task(task, dest, config["data"])
+    return time.perf_counter() - started
+
+
+def train(plan: dict[str, Any], runtime: Runtime) -> list[dict[str, Any]]:
+    """Train every run of the plan not yet complete (parents first: the plan's order)."""
+    times = []
+    for spec in plan["specs"]:
+        folder = run_dir(spec)
+        if is_complete(folder):
+            continue
+        started = time.perf_counter()
+        metrics = run_phase(spec, folder, runtime)
+        times.append(
+            {
+                "kind": spec["kind"],
+                "phase": spec["phase"],
+                "seconds": time.perf_counter() - started,
+                "train_seconds": metrics["train_seconds"],
+            }
+        )
+    return times
+
+
+def evaluate(config, plan, runtime) -> tuple[list[dict[str, Any]], list[float]]:
+    """mAP / Rank-1 of every evaluation of the plan on every set."""
+    sets, evaluation = benchmark_sets(config), benchmark_evaluation(config)
+    rows, seconds = [], []
+    for item in plan["evals"]:
+        started = time.perf_counter()
+        if item["reference"]:
+            model = reference_model(plan["references"][item["run"]])
+        else:
+            model, _ = load_model(Path("results/runs") / item["run"] / "model.pt")
+        result = evaluate_sets(model, sets, evaluation, runtime)
+        seconds.append(time.perf_counter() - started)
+        for name, out in result["sets"].items():
+            rows.append(
+                {
+                    **{k: item[k] for k in ("method", "seed", "step")},
+                    "set": name,
+                    "kind": out["kind"],
+                    "index": out["index"],
+                    "mAP": 100 * out["mAP"],
+                    "rank1": 100 * out["rank1"],
+                    "queries": out["num_valid_queries"],
+                }
+            )
+    return rows, seconds
+
+
+def _avg(rows, **match) -> float:
+    values = [r["mAP"] for r in rows if all(r[k] == v for k, v in match.items())]
+    return statistics.fmean(values) if values else float("nan")
+
+
+def checks(rows: list[dict[str, Any]], steps: int, seed: int, has_unseen: bool) -> dict[str, float]:
+    """The three checks' values for one seed."""
+    other = "unseen" if has_unseen else "seen"
+    ft = [r for r in rows if r["method"] == "finetune" and r["seed"] == seed]
+    diagonal = [r["mAP"] for r in ft if r["kind"] == "seen" and r["step"] == r["index"] + 1]
+    last_seen = _avg(ft, step=steps, kind="seen")
+    joint = [r for r in rows if r["method"] == "joint" and r["seed"] == seed]
+    return {
+        "random_unseen": _avg(rows, method="reference", seed=seed, kind=other),
+        "finetune_unseen": _avg(ft, step=steps, kind=other),
+        "finetune_diagonal": statistics.fmean(diagonal) if diagonal else float("nan"),
+        "finetune_seen": last_seen,
+        "forgetting": (statistics.fmean(diagonal) if diagonal else float("nan")) - last_seen,
+        "joint_seen": _avg(joint, kind="seen"),
+    }
+
+
+def report(rows, values: dict[int, dict[str, float]], steps: int) -> None:
+    """Print the per-set table of the last step and the checks per seed and on average."""
+    print("\nmAP / Rank-1 per set (last step; reference = untrained, step 0), valid queries")
+    names = list(dict.fromkeys(r["set"] for r in rows))
+    for method in dict.fromkeys(r["method"] for r in rows):
+        for seed in sorted({r["seed"] for r in rows}):
+            got = {
+                r["set"]: r
+                for r in rows
+                if r["method"] == method and r["seed"] == seed and r["step"] in (0, steps)
+            }
+            cells = " ".join(
+                f"{n}={got[n]['mAP']:.1f}/{got[n]['rank1']:.1f}" for n in names if n in got
+            )
+            print(f"  {method:>9} seed {seed}: {cells}")
+    print("  valid queries: " + " ".join(f"{n}={_queries(rows, n)}" for n in names))
+    print("\nchecks (mAP points):")
+    for seed, v in values.items():
+        print(f"  seed {seed}: " + "  ".join(f"{k}={x:.1f}" for k, x in v.items()))
+    mean = {k: statistics.fmean(v[k] for v in values.values()) for k in next(iter(values.values()))}
+    ok1 = mean["random_unseen"] < 0.5 * mean["finetune_unseen"]
+    ok2 = mean["forgetting"] >= 10.0
+    ok3 = mean["joint_seen"] > mean["finetune_seen"]
+    print(
+        f"CHECK (i)   random Unseen-Avg {mean['random_unseen']:.1f} < half of fine-tuning's "
+        f"{mean['finetune_unseen']:.1f}: {'PASS' if ok1 else 'FAIL'}"
+    )
+    print(
+        f"CHECK (ii)  fine-tuning forgets {mean['forgetting']:.1f} points "
+        f"({mean['finetune_diagonal']:.1f} right after learning -> {mean['finetune_seen']:.1f} "
+        f"at the end) >= 10: {'PASS' if ok2 else 'FAIL'}"
+    )
+    print(
+        f"CHECK (iii) joint Seen-Avg {mean['joint_seen']:.1f} > fine-tuning's "
+        f"{mean['finetune_seen']:.1f}: {'PASS' if ok3 else 'FAIL'}"
+    )
+
+
+def _queries(rows, name: str) -> int:
+    return min(r["queries"] for r in rows if r["set"] == name)
+
+
+def main() -> int:
+    args = parse_args()
+    config = load(args)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    os.chdir(args.workdir)
+    runtime = Runtime(threads=args.threads)
+    generate_s = prepare(config)
+    plan = benchmark_plan(config)
+    times = train(plan, runtime)
+    rows, eval_s = evaluate(config, plan, runtime)
+    steps = len(config["tasks"])
+    has_unseen = bool(config.get("unseen"))
+    values = {seed: checks(rows, steps, seed, has_unseen) for seed in args.seeds}
+    report(rows, values, steps)
+    trained = [t["seconds"] for t in times]
+    print(
+        f"\ntime: generate {generate_s:.1f} s; {len(trained)} training phases "
+        f"{sum(trained):.1f} s (mean {statistics.fmean(trained) if trained else 0:.1f} s, "
+        f"train loop {sum(t['train_seconds'] for t in times):.1f} s); {len(eval_s)} model "
+        f"evaluations on every set {sum(eval_s):.1f} s (mean {statistics.fmean(eval_s):.1f} s)"
+    )
+    if args.json:
+        payload = {"rows": rows, "checks": values, "times": times, "eval_seconds": eval_s}
+        Path(args.json).write_text(json.dumps(payload, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
