@@ -26,9 +26,23 @@ class Scene:
 
     walls: tuple[RGB, ...]
     grounds: tuple[RGB, ...]
-    props: tuple[RGB, ...] = tuple(COLOURS.values())
+    props: tuple[RGB, ...] = tuple(
+        COLOURS[n]
+        for n in (
+            "charcoal",
+            "grey",
+            "brown",
+            "beige",
+            "white",
+            "black",
+            "red",
+            "blue",
+            "green",
+            "yellow",
+        )
+    )
     horizon: Range = (0.45, 0.75)
-    textures: tuple[str, ...] = ("plain", "bricks", "windows", "panels")
+    textures: tuple[str, ...] = ("plain", "bricks", "windows", "panels", "tiles", "stripes")
 
 
 @dataclass(frozen=True)
@@ -49,7 +63,9 @@ class Look:
     shift: float = 0.05  # horizontal offset of the person in the crop
     occlusion: Range = (0.0, 0.2)  # probability that something stands in front
     crowd: Range = (0.0, 0.25)  # probability of a passer-by at the crop's edge
-    clutter: tuple[int, int] = (3, 8)  # objects in a camera's scene
+    clutter: tuple[int, int] = (1, 4)  # objects standing in a camera's scene
+    texture: Range = (0.15, 0.45)  # contrast of the wall and ground texture
+    grain: Range = (0.6, 1.6)  # size of the texture's cells
     view_bias: float = 0.6  # how strongly a camera sees people along one axis
     axes: tuple[str, ...] = ()  # camera i's axis ("frontback" / "side"); () draws each
     channels: tuple[int, int, int] = (0, 1, 2)  # the sensor's colour channel order
@@ -63,6 +79,8 @@ class Camera:
     ground: RGB
     horizon: float
     texture: str
+    contrast: float  # of the texture
+    grain: float  # texture cell size
     props: tuple[tuple[float, ...], ...]  # (x, y, width, height, r, g, b), fractions of a scene
     gain: RGB
     brightness: float
@@ -92,15 +110,17 @@ def _jitter(rng: np.random.Generator, colour: RGB, amount: float = 0.06) -> RGB:
     return tuple(float(round(v, 4)) for v in values)  # type: ignore[return-value]
 
 
-def _props(rng: np.random.Generator, scene: Scene, count: int) -> tuple[tuple[float, ...], ...]:
-    """Objects of a camera's scene (signs, doors, poles, benches, bins), in scene fractions."""
+def _props(rng: np.random.Generator, scene: Scene, count: int, horizon: float):
+    """Objects standing on a camera's ground (poles, signs, doors, benches, bins), as
+    (x, y, width, height, r, g, b) in fractions of the scene."""
     objects = []
     for _ in range(count):
         tall = rng.uniform() < 0.5
-        width = rng.uniform(0.02, 0.06) if tall else rng.uniform(0.05, 0.2)
-        height = rng.uniform(0.3, 0.9) if tall else rng.uniform(0.08, 0.3)
+        width = rng.uniform(0.01, 0.03) if tall else rng.uniform(0.03, 0.12)
+        height = rng.uniform(0.4, 0.9) if tall else rng.uniform(0.1, 0.3)
         colour = scene.props[int(rng.integers(len(scene.props)))]
-        box = (rng.uniform(0.0, 1.0 - width), rng.uniform(0.0, 1.0 - height), width, height)
+        bottom = rng.uniform(horizon, 1.0)
+        box = (rng.uniform(0.0, 1.0 - width), max(0.0, bottom - height), width, height)
         objects.append(tuple(round(float(v), 4) for v in (*box, *_jitter(rng, colour))))
     return tuple(objects)
 
@@ -121,12 +141,15 @@ def sample_camera(
     d = difficulty
     gain = np.array(look.cast) * (1.0 + look.gain_spread * d * rng.uniform(-1.0, 1.0, 3))
     low, high = look.clutter
+    horizon = float(round(rng.uniform(*scene.horizon), 4))
     return Camera(
         wall=_jitter(rng, scene.walls[int(rng.integers(len(scene.walls)))]),
         ground=_jitter(rng, scene.grounds[int(rng.integers(len(scene.grounds)))]),
-        horizon=float(round(rng.uniform(*scene.horizon), 4)),
+        horizon=horizon,
         texture=scene.textures[int(rng.integers(len(scene.textures)))],
-        props=_props(rng, scene, int(round(d * rng.integers(low, high + 1)))),
+        contrast=_spread(rng, look.texture, d),
+        grain=float(rng.uniform(*look.grain)),
+        props=_props(rng, scene, int(round(d * rng.integers(low, high + 1))), horizon),
         gain=tuple(float(round(g, 4)) for g in np.clip(gain, 0.3, 2.0)),  # type: ignore[arg-type]
         brightness=_spread(rng, look.brightness, d),
         gamma=_spread(rng, look.gamma, d),

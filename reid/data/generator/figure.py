@@ -47,13 +47,13 @@ def body_of(who: Identity, pose: Pose) -> Body:
     """Landmarks of `who` standing in `pose` (narrower from the side)."""
     fig, side = pose.fig, pose.view in ("left", "right")
     head_r = 0.068 * fig
-    half = (0.075 if side else 0.12) * fig * who.width * pose.sx
+    half = (0.09 if side else 0.14) * fig * who.width * pose.sx
     return Body(
         head_r=head_r,
         neck=pose.top + 2.0 * head_r,
         hip=pose.feet - who.leg * fig,
         half=half,
-        limb=0.042 * fig * pose.sx,
+        limb=0.048 * fig * pose.sx,
     )
 
 

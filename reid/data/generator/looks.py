@@ -26,7 +26,7 @@ SCENES: dict[str, Scene] = {
         grounds=((0.90, 0.92, 0.95), (0.30, 0.45, 0.25), (0.30, 0.30, 0.31)),
         props=MUTED,
         horizon=(0.30, 0.60),
-        textures=("plain", "bricks", "windows"),
+        textures=("bricks", "windows", "stripes"),
     ),
     # halls and corridors in arbitrary colours (MSMT17's indoor cameras, SenseReID)
     "indoor": Scene(
@@ -39,7 +39,7 @@ SCENES: dict[str, Scene] = {
         ),
         grounds=((0.72, 0.72, 0.70), (0.55, 0.40, 0.25), (0.30, 0.32, 0.40)),
         horizon=(0.50, 0.80),
-        textures=("plain", "panels", "windows"),
+        textures=("panels", "windows", "tiles"),
     ),
     # city streets and movie frames of every kind (CUHK-SYSU)
     "city": Scene(
@@ -59,7 +59,7 @@ SCENES: dict[str, Scene] = {
         walls=((0.66, 0.66, 0.63), (0.22, 0.45, 0.22), (0.42, 0.52, 0.56)),
         grounds=((0.56, 0.56, 0.55), (0.56, 0.32, 0.26)),
         horizon=(0.35, 0.60),
-        textures=("plain", "panels", "windows"),
+        textures=("panels", "windows", "tiles"),
     ),
     # an underground station: tiles, dim light (GRID)
     "underground": Scene(
@@ -67,14 +67,14 @@ SCENES: dict[str, Scene] = {
         grounds=((0.36, 0.34, 0.31), (0.50, 0.48, 0.44)),
         props=MUTED,
         horizon=(0.45, 0.75),
-        textures=("bricks", "panels"),
+        textures=("bricks", "tiles"),
     ),
     # an airport arrival hall: glass, polished floor, luggage (i-LIDS)
     "airport": Scene(
         walls=((0.62, 0.72, 0.78), (0.86, 0.86, 0.85), (0.50, 0.52, 0.55)),
         grounds=((0.76, 0.73, 0.68), (0.60, 0.58, 0.56)),
         horizon=(0.45, 0.70),
-        textures=("windows", "panels", "plain"),
+        textures=("windows", "panels", "stripes"),
     ),
     # open outdoor paths, lawns and buildings (VIPeR, PRID)
     "outdoor": Scene(

@@ -14,20 +14,31 @@ from reid.data.generator.canvas import Canvas
 WIDTHS = 3  # a scene is this many crops wide
 
 
+def _pattern(c: Canvas, kind: str, unit: float) -> np.ndarray:
+    """Where a texture of cell size `unit` (pixels) is darker."""
+    rows = (c.yy // unit).astype(int)
+    if kind == "bricks":  # staggered bricks: mortar lines between rows and bricks
+        offset = (rows % 2) * unit
+        return ((c.yy % unit) < max(unit / 4, 1.0)) | (
+            ((c.xx + offset) % (2 * unit)) < max(unit / 4, 1.0)
+        )
+    if kind == "windows":
+        return ((rows % 3) != 0) & (((c.xx // unit) % 2) == 1)
+    if kind == "panels":
+        return ((c.xx // (1.5 * unit)) % 2) == 0
+    if kind == "tiles":
+        return ((rows + (c.xx // unit).astype(int)) % 2) == 0
+    if kind == "stripes":
+        return (((c.xx + c.yy) // unit) % 2) == 0
+    return c.yy < 0  # plain
+
+
 def _wall(c: Canvas, cam: Camera, horizon: float) -> None:
     wall = np.asarray(cam.wall, np.float32)
     above = c.yy < horizon
     c.paint(above, wall)
-    unit = max(c.h / 16.0, 2.0)
-    if cam.texture == "bricks":
-        rows = (c.yy // unit) % 2 == 0
-        c.paint(above & rows, wall * 0.82)
-    elif cam.texture == "windows":
-        cells = ((c.yy // (2 * unit)) % 2 == 1) & ((c.xx // (1.5 * unit)) % 2 == 1)
-        c.paint(above & cells & (c.yy < horizon - unit), wall * 0.35)
-    elif cam.texture == "panels":
-        bands = (c.xx // (3 * unit)) % 2 == 0
-        c.paint(above & bands, np.clip(wall * 1.18, 0.0, 1.0))
+    unit = max(cam.grain * c.h / 12.0, 2.0)
+    c.paint(above & _pattern(c, cam.texture, unit), wall * (1.0 - cam.contrast))
 
 
 def _ground(c: Canvas, cam: Camera, horizon: float) -> None:
@@ -35,8 +46,9 @@ def _ground(c: Canvas, cam: Camera, horizon: float) -> None:
     below = c.yy >= horizon
     depth = np.clip((c.yy - horizon) / max(c.h - horizon, 1.0), 0.0, 1.0)[..., None]
     c.rgb[below] = (ground * (0.85 + 0.25 * depth))[below]
-    joints = (c.xx // max(c.h / 6.0, 3.0)) % 2 == 0
-    c.paint(below & joints & (depth[..., 0] > 0.3), ground * 0.92)
+    unit = max(cam.grain * c.h / 8.0, 2.0)
+    joints = _pattern(c, "tiles", unit)
+    c.paint(below & joints, ground * (1.0 - 0.6 * cam.contrast))
 
 
 @lru_cache(maxsize=256)
