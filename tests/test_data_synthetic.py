@@ -190,7 +190,7 @@ def test_cameras_of_a_domain_differ_and_difficulty_zero_makes_them_alike():
     look = get_style("msmt").look
     cams = sample_cameras(np.random.default_rng(0), look, 15)
     assert len({c.gain for c in cams}) == 15 and np.ptp([c.brightness for c in cams]) > 0.3
-    assert sum(len(c.props) for c in cams) > 15 and max(max(c.views) for c in cams) > 0.35
+    assert sum(len(c.props) for c in cams) > 15 and max(max(c.views) for c in cams) > 0.3
     calm = sample_cameras(np.random.default_rng(0), look, 15, difficulty=0.0)
     assert {c.gain for c in calm} == {look.cast}
     assert {(c.brightness, c.occlusion, c.crowd, c.views) for c in calm} == {

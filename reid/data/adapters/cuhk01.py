@@ -50,8 +50,9 @@ SPEC = DatasetSpec(
 # 160x60 crops, sharp and narrow
 LOOK = Look(
     scene=SCENES["hk_campus"],
-    gain_spread=0.2,
-    brightness=(0.7, 1.15),
+    cast=(0.95, 1.05, 0.95),
+    gain_spread=0.3,
+    brightness=(0.6, 1.2),
     blur=(0.0, 0.4),
     resolution=(0.75, 1.0),
     scale=(0.85, 0.97),
@@ -61,6 +62,7 @@ LOOK = Look(
     crowd=(0.0, 0.1),
     view_bias=0.95,
     axes=("frontback", "side"),
+    nuisance=1.2,
 )
 
 common.known_archive(

@@ -60,8 +60,9 @@ SPEC = DatasetSpec(
 # back, the other from the side; 160x60 crops, sharp and narrow
 LOOK = Look(
     scene=SCENES["hk_campus"],
-    gain_spread=0.22,
-    brightness=(0.65, 1.15),
+    cast=(0.95, 1.05, 0.95),
+    gain_spread=0.3,
+    brightness=(0.6, 1.2),
     blur=(0.0, 0.5),
     resolution=(0.7, 1.0),
     scale=(0.85, 0.97),
@@ -71,6 +72,7 @@ LOOK = Look(
     crowd=(0.0, 0.15),
     view_bias=0.9,
     axes=("frontback", "side"),
+    nuisance=1.2,
 )
 
 common.known_archive(

@@ -48,6 +48,7 @@ LOOK = Look(
     crowd=(0.0, 0.15),
     view_bias=0.8,
     axes=("frontback", "side"),
+    nuisance=0.6,
 )
 CUHK03NP_SPEC = DatasetSpec(
     name="cuhk03np",

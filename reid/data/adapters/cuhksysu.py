@@ -66,6 +66,7 @@ LOOK = Look(
     shift=0.04,
     occlusion=(0.05, 0.2),
     crowd=(0.1, 0.4),
+    nuisance=0.6,
 )
 
 common.known_archive(

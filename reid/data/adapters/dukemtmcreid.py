@@ -29,6 +29,7 @@ LOOK = Look(
     shift=0.02,
     occlusion=(0.05, 0.25),
     crowd=(0.0, 0.2),
+    nuisance=0.6,
 )
 
 

@@ -92,8 +92,9 @@ SPEC = DatasetSpec(
 # an underground station: dim, low resolution, noisy, crowded
 LOOK = Look(
     scene=SCENES["underground"],
-    gain_spread=0.25,
-    brightness=(0.35, 0.65),
+    cast=(1.05, 1.0, 0.8),
+    gain_spread=0.3,
+    brightness=(0.35, 0.7),
     saturation=(0.55, 0.85),
     blur=(0.4, 1.0),
     noise=(0.03, 0.06),
@@ -102,6 +103,7 @@ LOOK = Look(
     shift=0.06,
     occlusion=(0.1, 0.35),
     crowd=(0.2, 0.5),
+    nuisance=1.2,
 )
 
 

@@ -78,14 +78,15 @@ SPEC = DatasetSpec(
 # an airport arrival hall: bright, busy, people with luggage, much occlusion
 LOOK = Look(
     scene=SCENES["airport"],
-    gain_spread=0.2,
-    brightness=(0.75, 1.2),
+    gain_spread=0.3,
+    brightness=(0.65, 1.25),
     blur=(0.2, 0.7),
     resolution=(0.5, 0.9),
     scale=(0.7, 0.95),
     shift=0.07,
     occlusion=(0.2, 0.45),
     crowd=(0.2, 0.5),
+    nuisance=1.2,
 )
 
 common.known_archive(

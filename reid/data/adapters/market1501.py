@@ -28,6 +28,7 @@ LOOK = Look(
     shift=0.09,
     occlusion=(0.0, 0.15),
     crowd=(0.1, 0.35),
+    nuisance=0.6,
 )
 
 

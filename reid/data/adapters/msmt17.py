@@ -34,6 +34,7 @@ LOOK = Look(
     shift=0.05,
     occlusion=(0.05, 0.25),
     crowd=(0.05, 0.3),
+    nuisance=0.6,
 )
 LISTS = ("train", "val", "query", "gallery")
 

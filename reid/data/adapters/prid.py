@@ -67,11 +67,13 @@ SPEC = DatasetSpec(
     expected="single_shot/cam_a/person_NNNN.png and single_shot/cam_b/person_NNNN.png "
     "(LSTKC: prid2011/single_shot; torchreid: prid2011/prid_2011/single_shot)",
 )
-# two static outdoor cameras whose colour and light differ strongly from each other
+# two static outdoor cameras along a path (people walk towards or away from both) whose
+# colour and light differ strongly from each other
 LOOK = Look(
     scene=SCENES["outdoor"],
+    cast=(0.92, 1.0, 1.1),
     gain_spread=0.35,
-    brightness=(0.55, 1.2),
+    brightness=(0.5, 1.25),
     saturation=(0.7, 1.1),
     blur=(0.2, 0.6),
     resolution=(0.6, 0.9),
@@ -80,6 +82,8 @@ LOOK = Look(
     occlusion=(0.0, 0.15),
     crowd=(0.05, 0.25),
     view_bias=0.9,
+    axes=("frontback", "frontback"),
+    nuisance=1.2,
 )
 
 common.known_archive(

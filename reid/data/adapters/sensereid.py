@@ -46,7 +46,8 @@ SPEC = DatasetSpec(
 # many surveillance cameras indoors and out, of every quality
 LOOK = Look(
     scene=SCENES["city"],
-    gain_spread=0.25,
+    cast=(1.05, 0.95, 1.05),
+    gain_spread=0.3,
     brightness=(0.55, 1.25),
     blur=(0.0, 0.8),
     resolution=(0.4, 0.9),
@@ -54,6 +55,7 @@ LOOK = Look(
     shift=0.06,
     occlusion=(0.05, 0.25),
     crowd=(0.05, 0.3),
+    nuisance=1.2,
 )
 
 common.known_archive(

@@ -58,8 +58,9 @@ SPEC = DatasetSpec(
 # name); 128x48 crops: low detail, narrow (so a person looks wide once resized)
 LOOK = Look(
     scene=SCENES["outdoor"],
-    gain_spread=0.3,
-    brightness=(0.6, 1.3),
+    cast=(1.08, 1.0, 0.9),
+    gain_spread=0.35,
+    brightness=(0.55, 1.35),
     blur=(0.3, 0.8),
     resolution=(0.45, 0.7),
     scale=(0.88, 0.98),
@@ -67,6 +68,7 @@ LOOK = Look(
     shift=0.03,
     occlusion=(0.0, 0.1),
     crowd=(0.0, 0.1),
+    nuisance=1.2,
 )
 
 common.known_archive(

@@ -3,8 +3,9 @@
 A look is what a dataset's cameras have in common (their scene family, colour cast, light,
 sharpness, resolution, crop habits, viewpoints, occlusion and crowding); each camera draws its
 own values from the look's ranges, so cameras of one domain differ from each other, and the
-looks of two domains differ the way two datasets do. `difficulty` scales every nuisance
-(colour spread, light range, clutter, occlusion, crowding, viewpoint bias) around the look.
+looks of two domains differ the way two datasets do. The look's `nuisance` times the domain's
+`difficulty` scales every nuisance (colour spread, light range, texture contrast, clutter,
+occlusion, crowding, viewpoint bias) around the look's middle values.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class Look:
     view_bias: float = 0.6  # how strongly a camera sees people along one axis
     axes: tuple[str, ...] = ()  # camera i's axis ("frontback" / "side"); () draws each
     channels: tuple[int, int, int] = (0, 1, 2)  # the sensor's colour channel order
+    nuisance: float = 1.0  # the dataset's own level of every nuisance, times `difficulty`
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ def sample_camera(
 ) -> Camera:
     """One camera of `look` (`axis`: the direction people walk past it; None: drawn)."""
     scene = look.scene
-    d = difficulty
+    d = look.nuisance * difficulty
     gain = np.array(look.cast) * (1.0 + look.gain_spread * d * rng.uniform(-1.0, 1.0, 3))
     low, high = look.clutter
     horizon = float(round(rng.uniform(*scene.horizon), 4))
