@@ -27,7 +27,10 @@ class ModelConfig:
     GAP vector) or "flatten" (Linear on the flattened block-2 map, the authors' code).
     `embedding`: retrieval feature, "pooled" (GAP of block 2) or "logits" (the authors' code).
     `head_bn_momentum`: momentum of the pipelines' BatchNorm layers (torch's 0.1; the authors'
-    code uses 0.01).
+    code uses 0.01). `head`: a registered head (`reid.models.heads.HEADS`; the paper's
+    `pipeline` by default) with its `head_options` (`model.<head>`); `classifier`: `per_task`
+    (one head per task) or `growing` (one head whose classifier grows at each task, new rows
+    from `classifier_init`: `class_means` or `random`).
     """
 
     backbone: str = "resnet18"
@@ -39,6 +42,10 @@ class ModelConfig:
     head_bn_momentum: float = 0.1
     input_size: tuple[int, int] = field(default=(256, 128))
     last_stride: int = 2
+    head: str = "pipeline"
+    head_options: dict[str, Any] = field(default_factory=dict)
+    classifier: str = "per_task"
+    classifier_init: str = "class_means"
 
     def __post_init__(self) -> None:
         self.input_size = (int(self.input_size[0]), int(self.input_size[1]))
@@ -54,6 +61,12 @@ class ModelConfig:
             raise ConfigError(f"model.last_stride: {self.last_stride!r}, use 1 or 2")
         if min(self.input_size) < 1:
             raise ConfigError(f"model.input_size: {self.input_size} must be positive")
+        if self.classifier not in ("per_task", "growing"):
+            raise ConfigError(f"model.classifier: {self.classifier!r}, use 'per_task' or 'growing'")
+        if self.classifier_init not in ("class_means", "random"):
+            raise ConfigError(
+                f"model.classifier_init: {self.classifier_init!r}, use 'class_means' or 'random'"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (tuples become lists)."""
