@@ -1,4 +1,5 @@
-"""Optimisers and the cyclical learning-rate schedule (paper §3.3)."""
+"""Optimisers and learning-rate schedules: the paper's cyclical rate (§3.3), and warm-up with
+step decay (the LReID recipe; `reid.engine.schedule`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import torch
+
+from reid.engine.schedule import factor_scheduler, warmup_settings
 
 
 def build_optimizer(
@@ -25,13 +28,16 @@ def build_optimizer(
 def build_scheduler(
     optimizer: torch.optim.Optimizer, train: dict[str, Any], batches_per_epoch: int
 ) -> torch.optim.lr_scheduler.LRScheduler | None:
-    """Triangular CLR between `lr` and `scheduler.max_lr`, stepped per epoch or per iteration.
+    """Triangular CLR between `lr` and `scheduler.max_lr`, stepped per epoch or per iteration;
+    with a warm-up or `name: step`, the rate of `reid.engine.schedule.lr_factor`.
 
     The half cycle is given in epochs; stepped per iteration it becomes
     `half_cycle_epochs * batches_per_epoch` steps. Momentum is not cycled (the authors' CLR did
     not cycle it).
     """
     sched = train["scheduler"]
+    if warmup_settings(sched)[0] > 0 or sched["name"] == "step":
+        return factor_scheduler(optimizer, train, batches_per_epoch)
     if sched["name"] == "none":
         return None
     per_epoch = sched["step"] == "epoch"
@@ -48,4 +54,6 @@ def build_scheduler(
 
 def steps_per_iteration(train: dict[str, Any]) -> bool:
     """Whether the scheduler is stepped after every iteration (else once per epoch)."""
-    return train["scheduler"]["name"] != "none" and train["scheduler"]["step"] == "iteration"
+    sched = train["scheduler"]
+    scheduled = sched["name"] != "none" or warmup_settings(sched)[0] > 0
+    return scheduled and sched["step"] == "iteration"
