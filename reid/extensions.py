@@ -1,8 +1,9 @@
 """The registries as the config sees them: the schema's name lists are filled from them.
 
-`workflow/schemas/config.schema.yaml` lists no method, dataset or style names; `load_schema`
-fills them in here from the registries (and merges each strategy's `options` schema as
-`method.<name>`), so a new strategy, dataset adapter or generated style is one new module.
+`workflow/schemas/config.schema.yaml` lists no method, head, dataset or style names;
+`load_schema` fills them in here from the registries (and merges each strategy's `options`
+schema as `method.<name>`, each head's as `model.<name>`), so a new strategy, head, dataset
+adapter or generated style is one new module.
 """
 
 from __future__ import annotations
@@ -17,10 +18,16 @@ def fill_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """A copy of the config schema with the registries' names and strategy options filled in."""
     from reid.data.datasets import DATASETS
     from reid.data.synthetic import STYLES
+    from reid.models import HEADS
     from reid.strategies import STRATEGIES, comparison_methods, sequential_methods
 
     schema = copy.deepcopy(schema)
     props = schema["properties"]
+    model = props["model"]["properties"]
+    model["head"]["enum"] = HEADS.names()
+    for name, spec in HEADS.items():
+        if spec.options is not None:
+            model[name] = copy.deepcopy(spec.options)
     method = props["method"]["properties"]
     method["name"]["enum"] = sequential_methods()
     for name, cls in STRATEGIES.items():
@@ -52,3 +59,62 @@ def check_styles(config: dict[str, Any]) -> None:
                 f"{writes} folders; use synthetic.style {' or '.join(map(repr, fits)) or '(none)'} "
                 f"or dataset {writes!r}"
             )
+
+
+def strategy_heads(name: str) -> tuple[str, ...] | None:
+    """The heads a comparison method's strategy can train with (None: every head)."""
+    from reid.strategies import comparison_strategy
+
+    return getattr(comparison_strategy(name), "heads", None)
+
+
+def _head_clash(name: str, key: str, head: str) -> str | None:
+    heads = strategy_heads(name)
+    if heads is None or head in heads:
+        return None
+    return (
+        f"config keys '{key}' ({name!r}) and 'model.head' ({head!r}) disagree: {name} needs "
+        f"model.head {' or '.join(map(repr, heads))}"
+    )
+
+
+def check_heads(config: dict[str, Any]) -> None:
+    """Refuse a strategy with a head it cannot use (the covariance loss needs the paper's
+    pipelines), a growing classifier on a head without one, and `trainable: both` with it."""
+    from reid.models import HEADS
+    from reid.runs import method_model
+
+    model = config["model"]
+    clash = _head_clash(config["method"]["name"], "method.name", model["head"])
+    if clash:
+        raise ConfigError(f"{clash}, or another method.name")
+    overrides = config["comparison"]["model_overrides"]
+    for name in config["comparison"]["methods"]:
+        clash = _head_clash(name, "comparison.methods", method_model(config, name)["head"])
+        if clash:
+            raise ConfigError(
+                f"{clash}; give it its own model in comparison.model_overrides.{name} "
+                f"(e.g. {{head: pipeline}}) or drop it from comparison.methods"
+            )
+    unknown = sorted(set(overrides) - set(config["comparison"]["methods"]))
+    if unknown:
+        raise ConfigError(
+            f"config key 'comparison.model_overrides' names {unknown}, which are not in "
+            "comparison.methods; override only methods the comparison runs"
+        )
+    for key, section in [("model", model)] + [
+        (f"comparison.model_overrides.{name}", method_model(config, name)) for name in overrides
+    ]:
+        growable = HEADS.get(section["head"]).growable
+        if section["classifier"] == "growing" and not growable:
+            raise ConfigError(
+                f"config keys '{key}.classifier' (growing) and '{key}.head' "
+                f"({section['head']!r}) disagree: that head has one classifier per task; use "
+                "head bnneck or classifier per_task"
+            )
+    if model["classifier"] == "growing" and config["method"]["trainable"] == "both":
+        raise ConfigError(
+            "config keys 'method.trainable' (both) and 'model.classifier' (growing) disagree: "
+            "'both' lets earlier pipelines learn without their classifier, which a growing "
+            "classifier shares with the new task; use trainable base_second or per_task"
+        )

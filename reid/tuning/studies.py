@@ -14,8 +14,9 @@ from typing import Any
 import optuna
 
 from reid.config import stable_hash
+from reid.models import neutral_model
 from reid.registry import Registry
-from reid.runs import main_chain, phase_spec, run_hash
+from reid.runs import RUNTIME_TRAIN_KEYS, main_chain, neutral_train, phase_spec, run_hash
 
 OBJECTIVES = {
     "batch_size": "task-1 Rank-1 (%) after phase 1",
@@ -342,7 +343,12 @@ def study_config(config: dict[str, Any], name: str) -> dict[str, Any]:
     unrelated key, such as `report.title` or another study's grid, never re-runs it)."""
     study = STUDIES.get(name)
     phase_one = study.phases == 1
-    kept = {key: copy.deepcopy(config[key]) for key in ("seed", "data", "model", "train")}
+    kept = {key: copy.deepcopy(config[key]) for key in ("seed", "data")}
+    # Only the model and training keys that change a run (a new key at its no-op value does
+    # not re-run a study).
+    kept["model"] = neutral_model(config["model"])
+    kept["train"] = neutral_train(config["train"])
+    kept["train"].update({key: config["train"][key] for key in RUNTIME_TRAIN_KEYS})
     kept["evaluation"] = copy.deepcopy(config["evaluation"])
     kept["tasks"] = copy.deepcopy(config["tasks"][: study.phases])
     if not phase_one:
