@@ -14,13 +14,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from reid.losses.precision import float32_gram
 from reid.strategies.base import Batch, LossParts, PhaseContext, Strategy, register_strategy
 
 
 def similarity(features: torch.Tensor) -> torch.Tensor:
-    """Row-normalised b×b similarity of a batch of feature maps."""
-    flat = features.flatten(1).float()
-    return F.normalize(flat @ flat.t(), p=2, dim=1)
+    """Row-normalised b×b similarity of a batch of feature maps, in float32 even under autocast
+    (the loss is the small difference of two near-equal matrices: bf16 products swamp it)."""
+    return F.normalize(float32_gram(features.flatten(1)), p=2, dim=1)
 
 
 def spd_loss(learner: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
