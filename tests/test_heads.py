@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -143,7 +145,7 @@ def test_new_rows_are_the_normalised_class_means_and_old_rows_stay() -> None:
     pids = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3, 3, 0])
     old = net.pipelines[0].classifier.weight.detach().clone()
     state = {k: v.clone() for k, v in net.state_dict().items()}
-    add_task(net, 4, images, pids)
+    add_task(net, 4, SimpleNamespace(images=images, pids=pids))
     # By hand: eval-mode embeddings (the normalised pre-BN feature), mean per label, normalise.
     reference = MultiPipelineNet(net.cfg)
     reference.add_pipeline(3)

@@ -46,20 +46,15 @@ def class_means(
 
 
 def add_task(
-    model: nn.Module,
-    num_classes: int,
-    images: Tensor | None = None,
-    pids: Tensor | None = None,
-    device: torch.device | None = None,
+    model: nn.Module, num_classes: int, bank=None, device: torch.device | None = None
 ) -> int:
     """Add a task of `num_classes` identities to `model`; return its index. A growing
-    classifier that already has rows gets the new rows from the class means of `images`
-    (`model.classifier_init: class_means`) or random ones (`random`)."""
+    classifier that already has rows gets the new rows from the class means of `bank`'s images
+    (the task's training images; `model.classifier_init: class_means`) when a bank is given,
+    else random ones."""
     rows = None
     means = model.cfg.classifier_init == "class_means"
-    if model.growing and model.num_tasks and means:
-        if images is None or pids is None:
-            raise ValueError("class-mean initialisation needs the new task's images and pids")
+    if model.growing and model.num_tasks and means and bank is not None:
         device = device or next(model.parameters()).device
-        rows = class_means(model, images, pids, model.num_tasks - 1, device)
+        rows = class_means(model, bank.images, bank.pids, model.num_tasks - 1, device)
     return model.add_pipeline(num_classes, rows)

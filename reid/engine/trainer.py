@@ -20,6 +20,7 @@ from torch import nn
 
 from reid.data.transforms import TrainTransform
 from reid.engine.checkpoint import save_checkpoint
+from reid.engine.growing import add_task
 from reid.engine.models import _without_download, build_model, load_model, model_config
 from reid.engine.optim import build_optimizer, build_scheduler, steps_per_iteration
 from reid.engine.resume import restore, resumable, run_identity, training_state
@@ -88,10 +89,14 @@ def open_phase(spec: dict[str, Any], run_dir: Path, runtime: Runtime, run_root: 
     """Model, sources and strategy of a phase, on the runtime's device, resumed if interrupted."""
     device = runtime.device()
     model = build_model(spec, run_root)
-    first_new = len(model.pipelines)
+    first_new = model.num_tasks
     sources = train_sources(spec, first_new, runtime.cache_images)
+    model.to(device)
     for source in sources:
-        model.add_pipeline(source.num_classes)
+        # A growing classifier's new rows start at the class means of a later step's images.
+        bank = source.bank if spec["parent"] is not None else None
+        add_task(model, source.num_classes, bank, device)
+        source.label_offset = model.label_offset(source.pipeline)
     model.to(device)
     if runtime.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -107,7 +112,7 @@ def open_phase(spec: dict[str, Any], run_dir: Path, runtime: Runtime, run_root: 
         load_bank=lambda task: load_bank(task, "train", spec["data"], runtime.cache_images),
         resumed=resumed.get("strategy") if resumed else None,
     )
-    strategy = make_strategy(spec["method"], spec["train"]["label_smoothing"])
+    strategy = make_strategy(spec["method"], spec["train"]["label_smoothing"], spec["train"])
     strategy.before_phase(ctx)
     strategy.to(device)
     return _assemble(spec, run_dir, runtime, ctx, strategy, sources, identity, resumed)
@@ -142,6 +147,8 @@ def _batch(source: TrainSource, indices, device, epoch: int, step: int) -> Batch
     index = torch.as_tensor(indices)
     bank = source.bank
     pids = gather(bank.pids, index, device)
+    if source.label_offset:
+        pids = pids + source.label_offset
     return Batch(
         images=gather(bank.images, index, device),
         pids=pids,

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from reid.losses.precision import float32_products
+
 DIST_EPS = 1e-12
 
 
@@ -47,7 +49,7 @@ def batch_hard_triplet(
             f"features must be [N, D] with one pid per row, got {tuple(features.shape)} and "
             f"{tuple(pids.shape)} pids"
         )
-    with torch.autocast(features.device.type, enabled=False):
+    with float32_products(features.device):
         x = features.float()
         if normalize:
             x = F.normalize(x, dim=1)

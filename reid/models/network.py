@@ -90,6 +90,11 @@ class MultiPipelineNet(nn.Module):
         """The head that serves `task`."""
         return self.pipelines[self.head_index(task)]
 
+    def known_classes(self, task: int) -> int:
+        """Classifier rows of `task`'s head once `task` was added (its own classes with
+        per-task heads, every class up to its own with a growing classifier)."""
+        return self.label_offset(task) + self.task_classes[task]
+
     def label_offset(self, task: int) -> int:
         """Where task `task`'s labels start in its head's classifier (0 with per-task heads)."""
         return sum(self.task_classes[:task]) if self.growing else 0

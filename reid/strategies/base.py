@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from reid.errors import ReidError
+from reid.losses.task import TaskLoss
 from reid.registry import Registry
 
 STRATEGY_STATE = "strategy.pt"
@@ -117,10 +118,13 @@ class Strategy:
     # False for a method trained on all tasks at once (joint): comparison only, no phases.
     sequential: ClassVar[bool] = True
     order: ClassVar[int] = 100  # position in the comparison's default list and tables
+    # Heads (`model.head`) the strategy can train with; None: every registered head.
+    heads: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, method: dict[str, Any] | None, label_smoothing: float = 0.0) -> None:
         self.method = method or {}
         self.ce = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        self.losses = TaskLoss(label_smoothing=label_smoothing)
         self.new_index = 0
 
     @property
@@ -140,7 +144,7 @@ class Strategy:
             # The ensembling ablation's "both pipelines": earlier pipelines' blocks keep learning
             # (through the shared loss terms); their classifiers have no labels for this task.
             for index in earlier:
-                for param in ctx.model.pipelines[index].classifier.parameters():
+                for param in ctx.model.task_head(index).classifier.parameters():
                     param.requires_grad_(False)
         else:
             ctx.model.freeze_pipelines(earlier)
@@ -153,10 +157,19 @@ class Strategy:
         """The raw batch the step trains on."""
         return batch
 
+    def task_loss(self, out: Any, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The supervised loss of the task being learnt (`train.loss`: cross-entropy, plus a
+        weighted batch-hard triplet on the metric features) on the batch's own task, the last
+        of `out`; and its logged terms (`ce`, `triplet`)."""
+        if self.losses.plain:
+            ce = self.ce(out.logits[-1], batch.pids)
+            return ce, {"ce": ce.detach()}
+        return self.losses(out.logits[-1], out.features[-1], batch.pids)
+
     def loss(self, model: nn.Module, out: Any, batch: Batch) -> LossParts:
         """Loss of one batch; `out` lists the pipelines of `forward_pipelines` in order."""
-        ce = self.ce(out.logits[-1], batch.pids)
-        return LossParts(ce, {"ce": ce.detach()})
+        total, terms = self.task_loss(out, batch)
+        return LossParts(total, terms)
 
     def after_step(self, batch: Batch, parts: LossParts) -> None:
         """Called after each optimiser step."""
@@ -262,15 +275,18 @@ def register_strategy(
     reads: tuple[str, ...] | None = None,
     variants: dict[str, tuple[str, dict[str, Any]]] | None = None,
     sequential: bool = True,
+    heads: tuple[str, ...] | None = None,
 ) -> Callable[[type[Strategy]], type[Strategy]]:
     """Class decorator: register a strategy as `name` with its report `label`.
 
     `options`: the properties (JSON schema, with defaults) of its section `method.<name>`;
-    `reads`: the keys of `method` it reads (default `trainable`, plus its section if it has one).
+    `reads`: the keys of `method` it reads (default `trainable`, plus its section if it has one);
+    `heads`: the heads it can train with (default every head; refused at validation otherwise).
     """
 
     def add(cls: type[Strategy]) -> type[Strategy]:
         cls.name, cls.label, cls.order, cls.sequential = name, label, order, sequential
+        cls.heads = heads
         cls.options = None if options is None else options_section(**options)
         own = (name,) if options is not None else ()
         cls.reads = reads if reads is not None else ("trainable", *own)
@@ -281,8 +297,16 @@ def register_strategy(
     return add
 
 
-def make_strategy(method: dict[str, Any] | None, label_smoothing: float) -> Strategy:
-    """The strategy of a phase (`None` = phase 1: plain cross-entropy)."""
-    if method is None:
-        return Strategy(None, label_smoothing)
-    return STRATEGIES.get(method["name"])(method, label_smoothing)
+def make_strategy(
+    method: dict[str, Any] | None, label_smoothing: float, train: dict[str, Any] | None = None
+) -> Strategy:
+    """The strategy of a phase (`None` = phase 1: the task loss alone), with the task loss of
+    the spec's `train` section."""
+    strategy = (
+        Strategy(None, label_smoothing)
+        if method is None
+        else STRATEGIES.get(method["name"])(method, label_smoothing)
+    )
+    if train is not None:
+        strategy.losses = TaskLoss.from_train(train)
+    return strategy

@@ -25,6 +25,7 @@ OPTIONS = {
     order=10,
     variants={"covariance_paper": ("covariance (gradient variant)", PAPER_VARIANT)},
     options=OPTIONS,
+    heads=("pipeline",),
 )
 class CovarianceStrategy(Strategy):
     """Cross-entropy on the new pipeline + the covariance loss over all pipelines (eq. 1)."""
@@ -38,6 +39,6 @@ class CovarianceStrategy(Strategy):
         return list(range(self.new_index + 1))
 
     def loss(self, model: Any, out: Any, batch: Batch) -> LossParts:
-        ce = self.ce(out.logits[-1], batch.pids)
+        task, terms = self.task_loss(out, batch)
         cov, couples = self.term(out.block2, batch.pids, batch.camids)
-        return LossParts(ce + cov, {"ce": ce.detach(), "cov": cov.detach()}, couples)
+        return LossParts(task + cov, {**terms, "cov": cov.detach()}, couples)

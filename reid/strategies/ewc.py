@@ -37,8 +37,10 @@ def diagonal_fisher(
     params = backbone_parameters(model)
 
     def squared_gradients(images: torch.Tensor, index: torch.Tensor, count: int) -> dict:
-        logits = model(images, pipelines=[pipeline]).logits[-1]
-        loss = nn.functional.cross_entropy(logits, bank.pids[index].to(images.device))
+        # A growing classifier: the rows known after this task, its labels offset.
+        logits = model(images, pipelines=[pipeline]).logits[-1][:, : model.known_classes(pipeline)]
+        labels = bank.pids[index].to(images.device) + model.label_offset(pipeline)
+        loss = nn.functional.cross_entropy(logits, labels)
         grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
         found = zip(params, grads, strict=True)
         return {name: g.detach().pow(2) / count for name, g in found if g is not None}
@@ -79,7 +81,7 @@ class EwcStrategy(base.ConsolidatingStrategy):
         return {"fisher": fisher, "anchor": anchor}
 
     def loss(self, model: nn.Module, out: Any, batch: base.Batch) -> base.LossParts:
-        ce = self.ce(out.logits[-1], batch.pids)
+        task, terms = self.task_loss(out, batch)
         penalty = ewc_penalty(model, self.per_task)
-        total = ce + self.settings["weight"] / 2 * penalty
-        return base.LossParts(total, {"ce": ce.detach(), "ewc": penalty.detach()})
+        total = task + self.settings["weight"] / 2 * penalty
+        return base.LossParts(total, {**terms, "ewc": penalty.detach()})

@@ -41,7 +41,7 @@ def sample_gradients(
 ) -> dict[str, torch.Tensor]:
     """Per-image gradients ∂‖f(x)‖²/∂θ of the backbone, each of shape [N, *θ.shape]."""
     params = {name: p.detach() for name, p in backbone_parameters(model).items()}
-    head = model.pipelines[pipeline]
+    head = model.task_head(pipeline)
 
     def squared_norm(weights: dict[str, torch.Tensor], image: torch.Tensor) -> torch.Tensor:
         fmap = functional_call(model.base, weights, (image.unsqueeze(0),))
@@ -116,7 +116,7 @@ class MasStrategy(base.ConsolidatingStrategy):
         self.omega, self.anchor = accumulate(self.per_task)
 
     def loss(self, model: nn.Module, out: Any, batch: base.Batch) -> base.LossParts:
-        ce = self.ce(out.logits[-1], batch.pids)
+        task, terms = self.task_loss(out, batch)
         penalty = mas_penalty(model, self.omega, self.anchor)
-        total = ce + self.settings["weight"] * penalty
-        return base.LossParts(total, {"ce": ce.detach(), "mas": penalty.detach()})
+        total = task + self.settings["weight"] * penalty
+        return base.LossParts(total, {**terms, "mas": penalty.detach()})

@@ -15,8 +15,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from reid.losses import batch_hard_triplet
 from reid.strategies import base
 from reid.strategies.base import register_strategy
+
+TASK_LABEL_STRIDE = 1 << 20  # keeps (task, identity) labels apart in the mixed batch
 
 
 def select_exemplars(pids: torch.Tensor, size: int, selection: str, seed: int) -> torch.Tensor:
@@ -37,6 +40,15 @@ def select_exemplars(pids: torch.Tensor, size: int, selection: str, seed: int) -
             if queue and len(chosen) < size:
                 chosen.append(queue.pop(0))
     return torch.tensor(sorted(chosen), dtype=torch.long)
+
+
+def mixed_triplet(out: Any, batch: base.Batch, losses: Any) -> torch.Tensor:
+    """The batch-hard triplet over the mixed batch: each row's metric feature from its own
+    task's head, identities of different tasks kept apart."""
+    rows = torch.arange(len(batch.tasks), device=batch.tasks.device)
+    features = torch.stack(out.features)[batch.tasks, rows]
+    labels = batch.tasks * TASK_LABEL_STRIDE + batch.pids
+    return batch_hard_triplet(features, labels, losses.margin, losses.normalize)
 
 
 # `method.replay`: its settings, as JSON schema with defaults.
@@ -63,7 +75,7 @@ class ReplayStrategy(base.ConsolidatingStrategy):
         )
         return {
             "images": bank.images[index].to(ctx.device),
-            "pids": bank.pids[index].to(ctx.device),
+            "pids": (bank.pids[index] + ctx.model.label_offset(pipeline)).to(ctx.device),
             "camids": bank.camids[index].to(ctx.device),
             "task": torch.full((len(index),), pipeline, dtype=torch.long, device=ctx.device),
         }
@@ -99,4 +111,12 @@ class ReplayStrategy(base.ConsolidatingStrategy):
         ce_new = (per_row * new).sum() / count_new
         replayed = (per_row * ~new).sum() / count_old
         total = per_row.mean()  # the mixed batch: every row on its own task's pipeline
-        return base.LossParts(total, {"ce": ce_new.detach(), "replay": replayed.detach()})
+        parts = {"ce": ce_new.detach(), "replay": replayed.detach()}
+        if self.losses.plain:
+            return base.LossParts(total, parts)
+        total = self.losses.ce * total
+        if self.losses.triplet:
+            tri = mixed_triplet(out, batch, self.losses)
+            total = total + self.losses.triplet * tri
+            parts = {"ce": parts["ce"], "triplet": tri.detach(), "replay": parts["replay"]}
+        return base.LossParts(total, parts)

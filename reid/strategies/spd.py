@@ -45,9 +45,9 @@ class SpdStrategy(Strategy):
             param.requires_grad_(False)
 
     def loss(self, model: Any, out: Any, batch: Batch) -> LossParts:
-        ce = self.ce(out.logits[-1], batch.pids)
+        task, terms = self.task_loss(out, batch)
         with torch.no_grad():
             target = self.teacher(batch.images)
         distil = spd_loss(out.base, target)
-        total = ce + self.settings["weight"] * distil
-        return LossParts(total, {"ce": ce.detach(), "spd": distil.detach()})
+        total = task + self.settings["weight"] * distil
+        return LossParts(total, {**terms, "spd": distil.detach()})
