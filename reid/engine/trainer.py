@@ -260,9 +260,7 @@ class Stepper:
 
     def step(self, batch: Batch) -> LossParts:
         """Train on one batch; returns the loss and its logged terms."""
-        dtype = self.runtime.amp_dtype(self.device)
-        enabled = dtype is not None
-        with torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=enabled):
+        with self.runtime.autocast(self.device):
             out = self.forward(batch.images, pipelines=self.strategy.forward_pipelines(batch))
             parts = self.strategy.loss(self.model, out, batch)
         self.optimizer.zero_grad(set_to_none=True)
