@@ -223,3 +223,17 @@ def test_a_new_head_is_one_registration() -> None:
         assert out.embeddings[0].shape == (2, 6) and out.logits[0].shape == (2, 3)
     finally:
         HEADS._items.pop("toy_head_for_test")
+
+
+def test_the_schema_takes_head_names_and_options_from_the_registry() -> None:
+    import yaml
+
+    from reid.config import SCHEMA_PATH, load_schema
+
+    raw = yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))["properties"]["model"]
+    model = load_schema()["properties"]["model"]["properties"]
+    assert model["head"]["enum"] == HEADS.names()
+    assert "enum" not in raw["properties"]["head"]
+    for name, spec in HEADS.items():
+        if spec.options is not None:
+            assert model[name] == spec.options

@@ -103,8 +103,10 @@ def test_real_data_configs_plan_the_benchmark(tmp_path: Path) -> None:
         counts = job_counts(proc.stdout)
         assert counts["prepare_dataset"] == 12
         assert counts["lreid_reference"] == 3  # one untrained model per seed
-        # per seed: phase 1 shared, 4 more steps for each of the 4 sequential methods, one joint
-        assert counts["train_phase"] == 3 * (1 + 4 * 4 + 1)
+        # per seed: phase 1 shared by the two recipe methods and by the two covariance
+        # variants (their own pipeline model), 4 more steps for each of the 4 sequential
+        # methods, one joint
+        assert counts["train_phase"] == 3 * (2 + 4 * 4 + 1)
         assert counts["lreid_evaluate"] == counts["train_phase"]
         assert counts["lreid_tables"] == 1
 
