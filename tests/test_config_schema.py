@@ -109,9 +109,15 @@ def wrong_values(node: dict[str, Any]) -> st.SearchStrategy[Any]:
     return st.one_of(options)
 
 
+# Keys whose values must agree with other keys (checked after the schema; tested with their
+# partners in test_heads.py and test_recipe_training.py): kept at their defaults here.
+CROSS_CHECKED = {("model", "head"), ("model", "classifier")}
+
+
 @st.composite
 def overrides(draw) -> dict[tuple[str, ...], Any]:
-    paths = draw(st.lists(st.sampled_from(sorted(LEAVES)), unique=True, max_size=6))
+    free = sorted(set(LEAVES) - CROSS_CHECKED)
+    paths = draw(st.lists(st.sampled_from(free), unique=True, max_size=6))
     return {path: draw(valid_values(LEAVES[path])) for path in paths}
 
 
@@ -175,7 +181,7 @@ def test_wrong_type_is_refused_naming_the_dotted_key(data) -> None:
 @given(st.data())
 def test_base_child_overrides_one_key_and_inherits_the_rest(data) -> None:
     base = data.draw(overrides(), label="base")
-    path = data.draw(st.sampled_from(sorted(LEAVES)), label="child key")
+    path = data.draw(st.sampled_from(sorted(set(LEAVES) - CROSS_CHECKED)), label="child key")
     value = data.draw(valid_values(LEAVES[path]), label="child value")
     base_raw: dict[str, Any] = {}
     for key, item in base.items():
