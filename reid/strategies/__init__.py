@@ -74,7 +74,10 @@ def hashed_section(method: dict[str, Any]) -> dict[str, Any]:
     """The part of a `method` section its strategy reads (the rest stays out of run hashes)."""
     cls = STRATEGIES.get(method["name"])
     keys = [key for key in cls.reads if key in method]
-    return {"name": method["name"], **{key: copy.deepcopy(method[key]) for key in keys}}
+    section = {"name": method["name"], **{key: copy.deepcopy(method[key]) for key in keys}}
+    if cls.revision > 1:
+        section["revision"] = cls.revision
+    return section
 
 
 __all__ = [

@@ -30,6 +30,7 @@ from torch import nn
 
 from reid.errors import ReidError
 from reid.registry import Registry
+from reid.seeding import derive_seed
 
 STRATEGY_STATE = "strategy.pt"
 STRATEGIES: Registry[type[Strategy]] = Registry("method")
@@ -117,20 +118,31 @@ class Strategy:
     # False for a method trained on all tasks at once (joint): comparison only, no phases.
     sequential: ClassVar[bool] = True
     order: ClassVar[int] = 100  # position in the comparison's default list and tables
+    # Bumped when a fix changes what the strategy trains with unchanged settings: a revision
+    # above 1 enters the run hash (`hashed_section`), so runs of the old code are not reused.
+    revision: ClassVar[int] = 1
 
     def __init__(self, method: dict[str, Any] | None, label_smoothing: float = 0.0) -> None:
         self.method = method or {}
         self.ce = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         self.new_index = 0
+        self.run_seed = 0
 
     @property
     def settings(self) -> dict[str, Any]:
         """This strategy's own section `method.<name>` ({} when it has none)."""
         return self.method.get(self.name, {})
 
+    def seed_for(self, *parts: int) -> int:
+        """A seed for one random choice of this phase, derived from the run's `seed`, the
+        strategy's own `seed` setting (an offset, 0 when it has none) and `parts` (the pipeline,
+        the epoch and step, ...): another run seed draws another memory, batches, images."""
+        return derive_seed(self.run_seed, int(self.settings.get("seed", 0)), *parts)
+
     def before_phase(self, ctx: PhaseContext) -> None:
         """Freeze what must not learn in this phase; on resume, restore the saved state."""
         self.new_index = ctx.new_index
+        self.run_seed = int(ctx.spec.get("seed", 0))
         if ctx.resumed:
             self.load_state_dict(ctx.resumed)
         earlier = list(range(ctx.new_index))
@@ -262,15 +274,18 @@ def register_strategy(
     reads: tuple[str, ...] | None = None,
     variants: dict[str, tuple[str, dict[str, Any]]] | None = None,
     sequential: bool = True,
+    revision: int = 1,
 ) -> Callable[[type[Strategy]], type[Strategy]]:
     """Class decorator: register a strategy as `name` with its report `label`.
 
     `options`: the properties (JSON schema, with defaults) of its section `method.<name>`;
-    `reads`: the keys of `method` it reads (default `trainable`, plus its section if it has one).
+    `reads`: the keys of `method` it reads (default `trainable`, plus its section if it has one);
+    `revision`: bump it when a fix changes training under unchanged settings (new run hashes).
     """
 
     def add(cls: type[Strategy]) -> type[Strategy]:
         cls.name, cls.label, cls.order, cls.sequential = name, label, order, sequential
+        cls.revision = revision
         cls.options = None if options is None else options_section(**options)
         own = (name,) if options is not None else ()
         cls.reads = reads if reads is not None else ("trainable", *own)
