@@ -87,11 +87,8 @@ def run_phase(
 def open_phase(spec: dict[str, Any], run_dir: Path, runtime: Runtime, run_root: Path) -> Phase:
     """Model, sources and strategy of a phase, on the runtime's device, resumed if interrupted."""
     device = runtime.device()
-    model = build_model(spec, run_root)
-    first_new = len(model.pipelines)
-    sources = train_sources(spec, first_new, runtime.cache_images)
-    for source in sources:
-        model.add_pipeline(source.num_classes)
+    model, sources = phase_model(spec, run_root, runtime.cache_images)
+    first_new = sources[0].pipeline
     model.to(device)
     if runtime.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -111,6 +108,21 @@ def open_phase(spec: dict[str, Any], run_dir: Path, runtime: Runtime, run_root: 
     strategy.before_phase(ctx)
     strategy.to(device)
     return _assemble(spec, run_dir, runtime, ctx, strategy, sources, identity, resumed)
+
+
+def phase_model(
+    spec: dict[str, Any], run_root: Path, cache_images: bool = True
+) -> tuple[nn.Module, list[TrainSource]]:
+    """The model a phase starts from, before its first step, and its training sources: a fresh
+    model (phase 1, joint) or the parent's, plus one new pipeline per source, every new weight
+    drawn from the run's seed. The benchmark's untrained reference (forward transfer's b_j) is
+    built here too, so it equals phase 1's model before training."""
+    torch.manual_seed(spec["seed"])
+    model = build_model(spec, run_root)
+    sources = train_sources(spec, len(model.pipelines), cache_images)
+    for source in sources:
+        model.add_pipeline(source.num_classes)
+    return model, sources
 
 
 def _assemble(spec, run_dir, runtime, ctx, strategy, sources, identity, resumed) -> Phase:
