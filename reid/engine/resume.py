@@ -46,6 +46,7 @@ def training_state(model, optimizer, scheduler, strategy, epoch: int, history, i
         "optimizer": optimizer.state_dict(),
         "scheduler": None if scheduler is None else scheduler.state_dict(),
         "strategy": strategy.state_dict(),
+        "owned": {name: o.module.state_dict() for name, o in strategy.owned_modules().items()},
         "epoch": epoch,
         "history": history,
         "identity": identity,
