@@ -17,7 +17,7 @@ from reid.losses.lstkc import (
     same_pid_matrix,
 )
 
-# --- loop-based references (Python floats, one row / pair at a time) -----------------------------
+# --- loop-based references (Python floats, one row / pair at a time) ---
 
 
 def _rows(x: torch.Tensor) -> list[list[float]]:
@@ -288,7 +288,7 @@ def test_gradient_flows_to_new_only_and_through_the_target() -> None:
     assert not torch.allclose(faithful, new_d.grad, rtol=1e-3)  # the target's own gradient counts
 
 
-# --- fusion weight --------------------------------------------------------------------------------
+# --- fusion weight ---
 
 
 def ref_fusion_weight(new: torch.Tensor, old: torch.Tensor, scale: float) -> float:
@@ -340,7 +340,7 @@ def test_fusion_weight_validates() -> None:
         fusion_weight(torch.randn(0, 2), torch.randn(0, 2))
 
 
-# --- weight-space fusion --------------------------------------------------------------------------
+# --- weight-space fusion ---
 
 
 class Toy(nn.Module):
