@@ -64,7 +64,7 @@ def ref_set_triplet(merged: torch.Tensor, labels: list[int], margin: float | Non
     return sum(losses) / len(losses)
 
 
-# --- prototype-relation KL ------------------------------------------------------------------------
+# --- prototype-relation KL ---
 
 
 @pytest.mark.parametrize(("t_rel", "t_aff"), [(0.1, 0.1), (0.5, 0.2), (0.05, 1.0)])

@@ -121,7 +121,7 @@ def pk_pids(p: int, k: int) -> torch.Tensor:
     return torch.arange(p).repeat_interleave(k)
 
 
-# --- rectified affinity KL -----------------------------------------------------------------------
+# --- rectified affinity KL ---
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
