@@ -243,3 +243,16 @@ def test_set_triplet_same_under_bf16_autocast_gradients_and_validation() -> None
         set_triplet_loss(merged, torch.zeros(16, dtype=torch.int64))
     with pytest.raises(ValueError, match="n ≥ 1"):
         set_triplet_loss(merged[:, :1], y)
+
+
+def test_per_iteration_terms_run_on_the_meta_device() -> None:
+    def meta(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, device="meta")
+
+    y = torch.arange(8, device="meta") // 2
+    outs = [
+        prototype_affinity_kl(meta(8, 4), sample_prototypes(meta(5, 4), meta(5, 4))),
+        uncertainty_cross_entropy(meta(8, 3, 6), y),
+        set_triplet_loss(meta(8, 3, 4), y),
+    ]
+    assert all(o.device.type == "meta" and o.shape == () for o in outs)

@@ -410,3 +410,9 @@ def test_fusion_integer_option_and_errors() -> None:
         fuse_state_dicts(new.state_dict(), shrunk, 0.5)
     with pytest.raises(ValueError, match="integers"):
         fuse_state_dicts(new.state_dict(), old.state_dict(), 0.5, integers="mean")  # type: ignore[arg-type]
+
+
+def test_rectified_kl_runs_on_the_meta_device() -> None:
+    new, old = torch.randn(8, 4, device="meta"), torch.randn(8, 4, device="meta")
+    loss = rectified_affinity_kl(new, old, torch.arange(8, device="meta") // 2)
+    assert loss.device.type == "meta" and loss.shape == ()

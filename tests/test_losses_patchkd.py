@@ -237,3 +237,16 @@ def test_patch_diversity_gradient_bf16_and_validation() -> None:
     assert amp.item() == pytest.approx(fp32.item(), rel=1e-5, abs=1e-6)
     with pytest.raises(ValueError, match="at least 2"):
         patch_diversity(x.detach(), 1)
+
+
+def test_terms_run_on_the_meta_device() -> None:
+    def meta(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, device="meta")
+
+    outs = [
+        logit_distillation(meta(8, 6), meta(8, 4)),
+        patch_confidence(meta(8, 6)),
+        patch_relation_distillation(meta(4, 3, 5), meta(4, 3, 5)),
+        patch_diversity(meta(12, 5), 3),
+    ]
+    assert all(o.device.type == "meta" and o.shape == () for o in outs)
