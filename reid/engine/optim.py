@@ -12,10 +12,18 @@ from reid.engine.schedule import factor_scheduler, warmup_settings
 
 
 def build_optimizer(
-    params: Iterable[torch.nn.Parameter], train: dict[str, Any]
+    params: Iterable[torch.nn.Parameter] | list[dict[str, Any]], train: dict[str, Any]
 ) -> torch.optim.Optimizer:
-    """SGD with momentum (the paper's choice) or Adam with L2 weight decay (its first try)."""
+    """SGD with momentum (the paper's choice) or Adam with L2 weight decay (its first try).
+
+    `params` are parameters, or parameter groups `{"params": [...], "lr_factor": f}` (a
+    strategy's own modules): each group's learning rate is f × `train.lr` (f = 1 by default),
+    and the schedule scales it alike."""
     params = list(params)
+    if params and isinstance(params[0], dict):
+        params = [
+            {**group, "lr": train["lr"] * group.setdefault("lr_factor", 1.0)} for group in params
+        ]
     if train["optimizer"] == "sgd":
         return torch.optim.SGD(
             params, lr=train["lr"], momentum=train["momentum"], weight_decay=train["weight_decay"]
@@ -42,10 +50,11 @@ def build_scheduler(
         return None
     per_epoch = sched["step"] == "epoch"
     step_size = sched["half_cycle_epochs"] * (1 if per_epoch else max(1, batches_per_epoch))
+    factors = [group.get("lr_factor", 1.0) for group in optimizer.param_groups]
     return torch.optim.lr_scheduler.CyclicLR(
         optimizer,
-        base_lr=train["lr"],
-        max_lr=sched["max_lr"],
+        base_lr=[train["lr"] * f for f in factors],
+        max_lr=[sched["max_lr"] * f for f in factors],
         step_size_up=max(1, round(step_size)),
         mode="triangular",
         cycle_momentum=False,

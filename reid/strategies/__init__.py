@@ -18,7 +18,9 @@ from reid.strategies.base import (
     Batch,
     ConsolidatingStrategy,
     LossParts,
+    OwnedModule,
     PhaseContext,
+    StepContext,
     Strategy,
     StrategyStateError,
     make_strategy,
@@ -74,7 +76,10 @@ def hashed_section(method: dict[str, Any]) -> dict[str, Any]:
     """The part of a `method` section its strategy reads (the rest stays out of run hashes)."""
     cls = STRATEGIES.get(method["name"])
     keys = [key for key in cls.reads if key in method]
-    return {"name": method["name"], **{key: copy.deepcopy(method[key]) for key in keys}}
+    section = {"name": method["name"], **{key: copy.deepcopy(method[key]) for key in keys}}
+    if cls.revision > 1:
+        section["revision"] = cls.revision
+    return section
 
 
 __all__ = [
@@ -83,7 +88,9 @@ __all__ = [
     "Batch",
     "ConsolidatingStrategy",
     "LossParts",
+    "OwnedModule",
     "PhaseContext",
+    "StepContext",
     "Strategy",
     "StrategyStateError",
     "comparison_methods",

@@ -3,13 +3,17 @@
 A strategy is one class in one module of this package, registered under its name (Avalanche's
 plugins, fast-reid's registries). The trainer only calls its hooks:
 
+    setup(ctx)               build what needs the model (owned modules, model-shaped state)
     before_phase(ctx)        freeze modules, build a teacher, consolidate the parent's task
     forward_pipelines(batch) pipelines the model runs on a batch
     before_step(batch)       change the raw (uint8) batch, e.g. mix in exemplars
     loss(model, out, batch)  total loss and its named, logged terms
+    after_backward(step)     gradients ready (unscaled), before the optimiser step
     after_step(batch, parts) bookkeeping after the optimiser step
     after_phase(ctx)         last words before the run's outputs are written
+    fuse_weights(ctx)        weights to write instead of the trained ones (weight averaging)
     state_dict() / load_state_dict(state)   what lives across phases (saved in the run folder)
+    owned_modules()          trainable modules of the strategy's own (optimised, saved, resumed)
 
 Phase 1 is shared by every strategy (plain cross-entropy, `Strategy` itself), so a strategy that
 keeps state about a task (an exemplar memory, a Fisher matrix) consolidates its *parent's* task
@@ -31,6 +35,7 @@ from torch import nn
 from reid.errors import ReidError
 from reid.losses.task import TaskLoss
 from reid.registry import Registry
+from reid.seeding import derive_seed
 
 STRATEGY_STATE = "strategy.pt"
 STRATEGIES: Registry[type[Strategy]] = Registry("method")
@@ -77,8 +82,30 @@ class Batch:
 
 
 @dataclass
+class OwnedModule:
+    """A trainable module a strategy owns (a projector, a patch network): the trainer optimises
+    it with the model at `lr_factor` × the learning rate, clears its gradients with the model's,
+    saves its weights with the run's state (`state/last.pt`, `strategy.pt`; never `model.pt`)
+    and restores them on resume."""
+
+    module: nn.Module
+    lr_factor: float = 1.0
+
+
+@dataclass
+class StepContext:
+    """What `after_backward` sees: gradients are in `p.grad`, unscaled (also under fp16)."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    batch: Batch
+    parts: LossParts
+
+
+@dataclass
 class PhaseContext:
-    """What a strategy may read when a phase starts or ends."""
+    """What a strategy may read when a phase starts or ends. `train_transform(uint8 batch,
+    generator)` is the trainer's augmentation (for memory batches a strategy draws itself)."""
 
     spec: dict[str, Any]
     model: nn.Module
@@ -88,6 +115,7 @@ class PhaseContext:
     parent_dir: Path | None
     load_bank: Callable[[dict[str, Any]], Any]
     resumed: dict[str, Any] | None = None
+    train_transform: Callable[..., torch.Tensor] | None = None
 
     def parent_spec(self) -> dict[str, Any] | None:
         """The spec the parent run was trained from (None in phase 1)."""
@@ -102,6 +130,15 @@ class PhaseContext:
         from reid.engine.checkpoint import load_checkpoint
 
         return load_checkpoint(self.parent_dir / STRATEGY_STATE, require="state")["state"]
+
+    def parent_owned(self) -> dict[str, Any]:
+        """Weights of the modules the parent run's strategy owned, by name ({} for none)."""
+        if self.parent_dir is None or not (self.parent_dir / STRATEGY_STATE).is_file():
+            return {}
+        from reid.engine.checkpoint import load_checkpoint
+
+        saved = load_checkpoint(self.parent_dir / STRATEGY_STATE, require="state")
+        return saved.get("owned") or {}
 
 
 class Strategy:
@@ -120,21 +157,41 @@ class Strategy:
     order: ClassVar[int] = 100  # position in the comparison's default list and tables
     # Heads (`model.head`) the strategy can train with; None: every registered head.
     heads: ClassVar[tuple[str, ...] | None] = None
+    # Bumped when a fix changes what the strategy trains with unchanged settings: a revision
+    # above 1 enters the run hash (`hashed_section`), so runs of the old code are not reused.
+    revision: ClassVar[int] = 1
 
     def __init__(self, method: dict[str, Any] | None, label_smoothing: float = 0.0) -> None:
         self.method = method or {}
         self.ce = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         self.losses = TaskLoss(label_smoothing=label_smoothing)
         self.new_index = 0
+        self.run_seed = 0
 
     @property
     def settings(self) -> dict[str, Any]:
         """This strategy's own section `method.<name>` ({} when it has none)."""
         return self.method.get(self.name, {})
 
+    def seed_for(self, *parts: int) -> int:
+        """A seed for one random choice of this phase, derived from the run's `seed`, the
+        strategy's own `seed` setting (an offset, 0 when it has none) and `parts` (the pipeline,
+        the epoch and step, ...): another run seed draws another memory, batches, images."""
+        return derive_seed(self.run_seed, int(self.settings.get("seed", 0)), *parts)
+
+    def setup(self, ctx: PhaseContext) -> None:
+        """Build what needs the model: owned modules, state shaped like the model's weights.
+        Called before `before_phase`, before any saved state is restored (so a resume finds the
+        modules and state in place and only fills them)."""
+
+    def owned_modules(self) -> dict[str, OwnedModule]:
+        """Trainable modules this strategy owns, by name (built in `setup`); {} for none."""
+        return {}
+
     def before_phase(self, ctx: PhaseContext) -> None:
         """Freeze what must not learn in this phase; on resume, restore the saved state."""
         self.new_index = ctx.new_index
+        self.run_seed = int(ctx.spec.get("seed", 0))
         if ctx.resumed:
             self.load_state_dict(ctx.resumed)
         earlier = list(range(ctx.new_index))
@@ -171,11 +228,21 @@ class Strategy:
         total, terms = self.task_loss(out, batch)
         return LossParts(total, terms)
 
+    def after_backward(self, step: StepContext) -> None:
+        """Called after backward and before the optimiser step, gradients unscaled: edit
+        `p.grad` (a projection, a clip) or read `step.optimizer`."""
+
     def after_step(self, batch: Batch, parts: LossParts) -> None:
         """Called after each optimiser step."""
 
     def after_phase(self, ctx: PhaseContext) -> None:
         """Called after the last epoch, before the run's outputs are written."""
+
+    def fuse_weights(self, ctx: PhaseContext) -> dict[str, torch.Tensor] | None:
+        """The model's weights to write instead of the trained ones (weight-space fusion with
+        the parent, e.g. θ = α θ_new + (1 − α) θ_old), or None. Called after `after_phase`,
+        before `model.pt` is written; a full state dict of `ctx.model`, loaded strictly."""
+        return None
 
     def state_dict(self) -> dict[str, Any]:
         """State that lives across phases (tensors, lists, dicts, numbers); {} for none."""
@@ -276,17 +343,20 @@ def register_strategy(
     variants: dict[str, tuple[str, dict[str, Any]]] | None = None,
     sequential: bool = True,
     heads: tuple[str, ...] | None = None,
+    revision: int = 1,
 ) -> Callable[[type[Strategy]], type[Strategy]]:
     """Class decorator: register a strategy as `name` with its report `label`.
 
     `options`: the properties (JSON schema, with defaults) of its section `method.<name>`;
     `reads`: the keys of `method` it reads (default `trainable`, plus its section if it has one);
     `heads`: the heads it can train with (default every head; refused at validation otherwise).
+    `revision`: bump it when a fix changes training under unchanged settings (new run hashes).
     """
 
     def add(cls: type[Strategy]) -> type[Strategy]:
         cls.name, cls.label, cls.order, cls.sequential = name, label, order, sequential
         cls.heads = heads
+        cls.revision = revision
         cls.options = None if options is None else options_section(**options)
         own = (name,) if options is not None else ()
         cls.reads = reads if reads is not None else ("trainable", *own)

@@ -16,6 +16,9 @@ OPTIONS = {
     "lam": {"type": "number", "default": 1.0},
     "alpha": {"type": "number", "default": 1.0e-9},
     "beta": {"type": "number", "default": 0.0},
+    # Eq. (1): Σ over the batch's couples inside A (as printed, and the authors' code), or one
+    # squared term per couple (this suite's reading before the fix).
+    "couples": {"type": "string", "enum": ["summed", "separate"], "default": "summed"},
 }
 
 
@@ -33,7 +36,9 @@ class CovarianceStrategy(Strategy):
     def before_phase(self, ctx: PhaseContext) -> None:
         super().before_phase(ctx)
         cov = self.settings
-        self.term = CovarianceTerm(cov["variant"], cov["lam"], cov["alpha"], cov["beta"])
+        self.term = CovarianceTerm(
+            cov["variant"], cov["lam"], cov["alpha"], cov["beta"], cov.get("couples", "summed")
+        )
 
     def forward_pipelines(self, batch: Batch) -> list[int]:
         return list(range(self.new_index + 1))

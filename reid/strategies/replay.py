@@ -1,6 +1,8 @@
 """Experience replay: a fixed-size exemplar memory of every earlier task, mixed into each batch.
 
-The memory of a task is chosen (seeded) from its training images when the next phase starts;
+The memory of a task is chosen from its training images when the next phase starts, and the
+exemplars mixed into each batch are drawn, both seeded from the run's `seed` (plus
+`method.replay.seed` as an offset, the pipeline, the epoch and the step);
 each exemplar keeps its identity label and is trained through its own task's pipeline (the
 pipelines of earlier tasks stay frozen under `method.trainable: base_second`, so the replayed
 loss keeps the shared backbone fit for them). The memory is saved with the run
@@ -60,18 +62,19 @@ OPTIONS = {
         "enum": ["per_identity", "random"],
         "default": "per_identity",
     },
+    # An offset to the run's seed (every draw derives from both).
     "seed": {"type": "integer", "default": 0},
 }
 
 
-@register_strategy("replay", "experience replay", order=60, options=OPTIONS)
+@register_strategy("replay", "experience replay", order=60, options=OPTIONS, revision=2)
 class ReplayStrategy(base.ConsolidatingStrategy):
     """Cross-entropy on the new task + cross-entropy of replayed exemplars on their pipelines."""
 
     def consolidate(self, ctx: base.PhaseContext, task: dict, pipeline: int, bank: Any) -> dict:
         opts = self.settings
         index = select_exemplars(
-            bank.pids, opts["size"], opts["selection"], opts["seed"] + pipeline
+            bank.pids, opts["size"], opts["selection"], self.seed_for(pipeline)
         )
         return {
             "images": bank.images[index].to(ctx.device),
@@ -89,11 +92,10 @@ class ReplayStrategy(base.ConsolidatingStrategy):
     def before_step(self, batch: base.Batch) -> base.Batch:
         if not self.per_task:
             return batch
-        opts = self.settings
         tasks = self._memory("task")
-        seed = (opts["seed"] * 1_000_003 + batch.epoch) * 100_003 + batch.step
-        g = torch.Generator().manual_seed(seed)
-        pick = torch.randint(len(tasks), (opts["per_batch"],), generator=g).to(tasks.device)
+        g = torch.Generator().manual_seed(self.seed_for(self.new_index, batch.epoch, batch.step))
+        count = self.settings["per_batch"]
+        pick = torch.randint(len(tasks), (count,), generator=g).to(tasks.device)
         images, pids, camids = (self._memory(k)[pick] for k in ("images", "pids", "camids"))
         return batch.with_rows(images, pids, camids, tasks[pick])
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.trial import TrialState
 
-from reid.io import write_json
+from reid.io import file_digest, write_json
 from reid.runs import RUNS_ROOT, is_complete, run_hash, run_lock
 from reid.tuning.storage import (
     heartbeat_settings,
@@ -167,7 +167,8 @@ def ensure_run(spec: dict[str, Any], runtime: Runtime, callback=None) -> Path:
 
 
 def evaluate_cached(evaluation: Evaluation, config: dict[str, Any], runtime: Runtime) -> dict:
-    """Evaluate a run on a task, reusing a trial evaluation with the same settings."""
+    """Evaluate a run on a task, reusing a trial evaluation with the same settings of the very
+    same `model.pt` (its sha256 is recorded: a retrained model is evaluated again)."""
     from reid.config import stable_hash
     from reid.engine.evaluate import evaluate_run
     from reid.runs import task_entry
@@ -176,9 +177,13 @@ def evaluate_cached(evaluation: Evaluation, config: dict[str, Any], runtime: Run
     settings = dict(config["evaluation"], features=evaluation.features)
     task = task_entry(config, config["tasks"][evaluation.task_index])
     path = directory / "eval" / "trials" / f"{task['name']}-{stable_hash(settings, 8)}.json"
+    digest = file_digest(directory / "model.pt")
     if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if cached.get("model_sha256") == digest:
+            return cached
     result = evaluate_run(directory / "model.pt", task, evaluation.task_index, settings, runtime)
+    result["model_sha256"] = digest
     write_json(path, result)
     return result
 
