@@ -6,8 +6,8 @@ the hardest positive is the farthest image of its identity (the anchor itself in
 anchor alone with its identity has d_ap = 1e-6) and the hardest negative the nearest image of
 another identity; the loss is max(0, d_ap − d_an + margin) (hinge) or, with `margin=None`,
 log(1 + exp(d_ap − d_an)) (soft margin), averaged over the anchors. An anchor with no negative
-in the batch contributes 0. Computed in float32 with autocast off: under bf16 autocast the
-matrix product would otherwise be rounded to bf16.
+in the batch contributes 0. Computed in float32 (float64 kept) with autocast off: under bf16
+autocast the matrix product would otherwise be rounded to bf16.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from reid.losses.precision import float32_products
+from reid.losses.precision import compute_dtype, full_precision
 
 DIST_EPS = 1e-12
 
@@ -49,8 +49,8 @@ def batch_hard_triplet(
             f"features must be [N, D] with one pid per row, got {tuple(features.shape)} and "
             f"{tuple(pids.shape)} pids"
         )
-    with float32_products(features.device):
-        x = features.float()
+    with full_precision(features.device):
+        x = features.to(compute_dtype(features))
         if normalize:
             x = F.normalize(x, dim=1)
         d_ap, d_an, has_negative = hardest_pairs(euclidean_distances(x), pids)
