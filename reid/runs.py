@@ -32,7 +32,8 @@ RUNTIME_TRAIN_KEYS = ("channels_last", "compile")
 def neutral_train(train: dict[str, Any]) -> dict[str, Any]:
     """`train` as a spec records it: without the speed-only keys, and without each recipe key
     that is at its no-op value (an epoch = one sampler pass, the `pk` sampler, no warm-up, step
-    settings under another schedule, cross-entropy alone, no `first_epochs`). A config that
+    settings under another schedule, cross-entropy alone, no `first_epochs`); a `step` schedule
+    drops the cyclical rate's keys. A config that
     does not use those keys therefore records exactly what it recorded before they existed."""
     out = {
         key: copy.deepcopy(value) for key, value in train.items() if key not in RUNTIME_TRAIN_KEYS
@@ -47,6 +48,9 @@ def neutral_train(train: dict[str, Any]) -> dict[str, Any]:
     if sched.get("name") != "step":
         sched.pop("milestones", None)
         sched.pop("gamma", None)
+    else:  # the cyclical rate's keys do not shape a step schedule (new: no older hash)
+        sched.pop("max_lr", None)
+        sched.pop("half_cycle_epochs", None)
     if not (sched.get("warmup") or {}).get("epochs", 0):
         sched.pop("warmup", None)
     loss = out.get("loss")
