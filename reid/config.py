@@ -1,6 +1,6 @@
 """Configuration: load YAML with `_base_` inheritance, validate against the schema, fill defaults.
 
-The schema (`workflow/schemas/config.schema.yaml`) is the single source of defaults; the Snakefile
+The schema (`reid/schemas/config.schema.yaml`, shipped in the package) is the single source of defaults; the Snakefile
 and the CLI both validate through `validate_config`, so they see the same effective config.
 """
 
@@ -19,15 +19,15 @@ import yaml
 from reid.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 
 
 def load_schema() -> dict[str, Any]:
     """Read the config schema."""
     if not SCHEMA_PATH.is_file():
         raise ConfigError(
-            f"config schema not found at {SCHEMA_PATH}; install the package editable "
-            "(`pip install -e .`) from a clone of the repository"
+            f"config schema not found at {SCHEMA_PATH}; the package was installed without its "
+            "data files: reinstall it (`pip install .` or `pip install -e .`)"
         )
     from reid.extensions import fill_schema
 

@@ -1,6 +1,6 @@
 """The registries as the config sees them: the schema's name lists are filled from them.
 
-`workflow/schemas/config.schema.yaml` lists no method, dataset or style names; `load_schema`
+`reid/schemas/config.schema.yaml` lists no method, dataset or style names; `load_schema`
 fills them in here from the registries (and merges each strategy's `options` schema as
 `method.<name>`), so a new strategy, dataset adapter or generated style is one new module.
 """
