@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from reid.config import stable_hash
+from reid.data import synthetic
+from reid.data.select import selection_of
+from reid.helpers import stable_hash
 from reid.io import file_lock
 from reid.strategies import comparison_section, comparison_strategy, hashed_section
 
@@ -31,11 +33,9 @@ RUNTIME_TRAIN_KEYS = ("channels_last", "compile")
 def task_data_identity(task: dict[str, Any]) -> dict[str, Any]:
     """The keys of a task that decide which images it holds (for generated data, the
     generator's version too: a generator that draws differently makes another dataset)."""
-    from reid.data.synthetic import GENERATOR_VERSION
-
     identity = {key: task.get(key) for key in DATA_KEYS}
     if task.get("source") == "synthetic":
-        identity["generator_version"] = GENERATOR_VERSION
+        identity["generator_version"] = synthetic.GENERATOR_VERSION
     else:
         identity.pop("synthetic")
     return identity
@@ -57,8 +57,6 @@ def task_by_name(config: dict[str, Any], name: str) -> dict[str, Any]:
 def task_entry(config: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
     """What a run spec records of a task: its prepared folder, data identity and selection
     (`select_ids`, `select_seed`, `split_file`; only those set, so other runs keep their hash)."""
-    from reid.data.select import selection_of
-
     return {
         "name": task["name"],
         "dataset": task["dataset"],

@@ -7,6 +7,8 @@ import argparse
 from pathlib import Path
 
 from reid.commands.base import add_runtime_args, command, json_arg, runtime_from
+from reid.errors import ConfigError
+from reid.io import write_csv, write_json
 
 
 def _lreid_args(parser: argparse.ArgumentParser) -> None:
@@ -30,8 +32,6 @@ def _lreid_args(parser: argparse.ArgumentParser) -> None:
     _lreid_args,
 )
 def lreid(args: argparse.Namespace) -> int:
-    from reid.errors import ConfigError
-
     if args.action == "evaluate":
         if (
             args.sets is None
@@ -50,7 +50,6 @@ def lreid(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from reid.io import write_json
     from reid.lreid.evaluate import evaluate_model_file
 
     runtime = runtime_from(args, {"device": "auto"})
@@ -63,7 +62,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _tables(args: argparse.Namespace) -> int:
-    from reid.io import write_csv
     from reid.lreid.table import dataset_results, seed_results, summary
 
     data = dataset_results(args.manifest)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from reid.commands.base import command, json_arg
+from reid.io import write_json
 
 
 def _report_args(parser: argparse.ArgumentParser) -> None:
@@ -100,7 +101,6 @@ def _provenance_args(parser: argparse.ArgumentParser) -> None:
 @command("provenance", "record config, git commit, package versions and device", _provenance_args)
 def provenance(args: argparse.Namespace) -> int:
     from reid.config import REPO_ROOT
-    from reid.io import write_json
     from reid.provenance import collect
 
     write_json(args.out, collect(args.config_json, REPO_ROOT))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from reid.commands.base import command, json_arg
+from reid.io import write_csv
 
 
 def _tables_args(parser: argparse.ArgumentParser) -> None:
@@ -28,8 +29,6 @@ def _tables_args(parser: argparse.ArgumentParser) -> None:
 
 @command("tables", "build result tables (CSV) from evaluation files", _tables_args)
 def tables(args: argparse.Namespace) -> int:
-    from reid.io import write_csv
-
     if args.table == "main":
         from reid.tables import accuracy_matrix, main_results
 

@@ -16,6 +16,7 @@ from reid.commands.base import (
     load_cli_config,
     runtime_from,
 )
+from reid.io import write_json
 
 
 def _train_args(parser: argparse.ArgumentParser) -> None:
@@ -75,7 +76,6 @@ def _evaluate_args(parser: argparse.ArgumentParser) -> None:
 )
 def evaluate(args: argparse.Namespace) -> int:
     from reid.engine.evaluate import evaluate_run
-    from reid.io import write_json
 
     config: dict[str, Any] | None = None
     if args.tasks_json is not None:
@@ -101,7 +101,6 @@ def _evaluate_tasks(args: argparse.Namespace) -> int:
     """Every task of `--tasks-json` with one loaded model, in one process (one job per run)."""
     from reid.engine.evaluate import evaluate_run
     from reid.engine.trainer import load_model
-    from reid.io import write_json
 
     evaluation = dict(args.eval_json or {})
     if args.features:

@@ -12,6 +12,8 @@ from reid.commands.base import (
     load_cli_config,
     runtime_from,
 )
+from reid.errors import ConfigError
+from reid.io import write_json
 
 
 def _tune_args(parser: argparse.ArgumentParser) -> None:
@@ -31,8 +33,6 @@ def _tune_args(parser: argparse.ArgumentParser) -> None:
 
 @command("tune", "run the paper's ablations as Optuna studies", _tune_args)
 def tune(args: argparse.Namespace) -> int:
-    from reid.errors import ConfigError
-    from reid.io import write_json
     from reid.tuning.aggregate import write_study_outputs
     from reid.tuning.studies import STUDY_NAMES, study_plan
     from reid.tuning.worker import create_study, work

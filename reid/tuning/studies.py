@@ -13,7 +13,7 @@ from typing import Any
 
 import optuna
 
-from reid.config import stable_hash
+from reid.helpers import stable_hash
 from reid.registry import Registry
 from reid.runs import main_chain, phase_spec, run_hash
 
