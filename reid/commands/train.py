@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reid import paths
 from reid.commands.base import (
     add_config_args,
     add_runtime_args,
@@ -25,7 +26,7 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", type=json_arg, help="a run spec as JSON or @file (rules use it)")
     parser.add_argument("--phase", type=int, help="phase of the config's main run to train")
     parser.add_argument("--run-dir", type=Path, help="run folder (default results/runs/<hash>)")
-    parser.add_argument("--runs-root", type=Path, default=Path("results/runs"))
+    parser.add_argument("--runs-root", type=Path, default=Path(paths.runs_root()))
 
 
 @command("train", "train one phase (resuming from its last checkpoint)", _train_args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from reid import paths
 from reid.commands.base import (
     add_config_args,
     add_runtime_args,
@@ -54,8 +55,8 @@ def tune(args: argparse.Namespace) -> int:
     elif args.action == "work":
         summary["trials_run"] = work(storage, plan, config, runtime_from(args, config))
     else:
-        table = args.table or Path(f"results/tables/study_{args.study}.csv")
-        best = args.best or Path(f"results/optuna/best_{args.study}.json")
+        table = args.table or Path(paths.study_table(args.study))
+        best = args.best or Path(paths.study_best(args.study))
         frame = write_study_outputs(storage, plan, table, best)
         summary["rows"] = len(frame)
         print(frame.to_string(index=False))

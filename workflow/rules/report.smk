@@ -3,9 +3,9 @@
 
 rule provenance:
     output:
-        "results/provenance.json",
+        paths.provenance_file(),
     log:
-        "results/logs/report/provenance.log",
+        paths.log_file("report", "provenance"),
     conda:
         "../envs/reid.yaml"
     threads: 1
@@ -22,17 +22,17 @@ rule provenance:
 rule report:
     input:
         unpack(get_report_inputs),
-        ranklists=get_ranklists,
+        ranklists=PLAN.ranklist_files(),
     output:
         report(
-            "results/report/index.html",
+            paths.report_html(),
             caption="../report/report.rst",
             category="Report",
         ),
     log:
-        "results/logs/report/report.log",
+        paths.log_file("report", "report"),
     benchmark:
-        "results/benchmarks/report/report.tsv"
+        paths.benchmark_file("report", "report")
     conda:
         "../envs/reid.yaml"
     threads: 1
@@ -41,9 +41,9 @@ rule report:
         runtime=10,
     params:
         config=canonical_json(CONFIG),
-        studies=canonical_json(STUDY_NAMES),
-        main_runs=",".join(MAIN_HASHES),
-        storage=OPTUNA_STORAGE,
+        studies=canonical_json(PLAN.study_names()),
+        main_runs=",".join(PLAN.main_hashes),
+        storage=PLAN.storage,
     shell:
         "reid report --results results --out {output} --config-json {params.config:q}"
         " --datasets {input.ready} --provenance {input.provenance}"

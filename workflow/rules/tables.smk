@@ -3,22 +3,22 @@
 
 rule main_results:
     input:
-        sorted({eval_path(e["run"], e["task"]) for e in MAIN_EVALS}),
+        sorted({e["file"] for e in PLAN.main_manifest()}),
     output:
         results=report(
-            "results/tables/main_results.csv",
+            paths.table_file("main_results"),
             caption="../report/main_results.rst",
             category="Tables",
         ),
         matrix=report(
-            "results/tables/accuracy_matrix.csv",
+            paths.table_file("accuracy_matrix"),
             caption="../report/accuracy_matrix.rst",
             category="Tables",
         ),
     log:
-        "results/logs/tables/main_results.log",
+        paths.log_file("tables", "main_results"),
     benchmark:
-        "results/benchmarks/tables/main_results.tsv"
+        paths.benchmark_file("tables", "main_results")
     conda:
         "../envs/reid.yaml"
     threads: 1
@@ -26,9 +26,7 @@ rule main_results:
         mem_mb=1000,
         runtime=5,
     params:
-        manifest=canonical_json(
-            [dict(e, file=eval_path(e["run"], e["task"])) for e in MAIN_EVALS]
-        ),
+        manifest=canonical_json(PLAN.main_manifest()),
     shell:
         "reid tables main --manifest {params.manifest:q} --out {output.results}"
         " --matrix {output.matrix} > {log} 2>&1"
