@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -73,3 +74,15 @@ def read_yaml(path: Path, what: str = "YAML file") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise YamlFileError(f"{what} {path} must hold a mapping of keys, not {type(data).__name__}")
     return data
+
+
+def finite_number(value: Any) -> float | None:
+    """`value` as a float when it is a finite number (a numeric string too), else None
+    (None, NaN, ±inf, text)."""
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None

@@ -35,11 +35,11 @@ def _tune_args(parser: argparse.ArgumentParser) -> None:
 @command("tune", "run the paper's ablations as Optuna studies", _tune_args)
 def tune(args: argparse.Namespace) -> int:
     from reid.tuning.aggregate import write_study_outputs
-    from reid.tuning.studies import STUDY_NAMES, study_plan
+    from reid.tuning.studies import STUDIES, study_plan
     from reid.tuning.worker import create_study, work
 
-    if args.study not in STUDY_NAMES:
-        raise ConfigError(f"--study {args.study!r}: expected one of {', '.join(STUDY_NAMES)}")
+    if args.study not in STUDIES:
+        raise ConfigError(f"--study {args.study!r}: expected one of {', '.join(STUDIES.names())}")
     config = load_cli_config(args)
     storage = args.storage or config["optuna"]["storage"]
     plan = study_plan(config, args.study)

@@ -10,9 +10,9 @@ from typing import Any
 import pandas as pd
 
 from reid.errors import ReidError
-from reid.tuning.studies import STUDY_NAMES
+from reid.tuning.studies import STUDIES as STUDY_REGISTRY
 
-STUDIES = STUDY_NAMES  # registered in reid/tuning/studies.py
+STUDIES = STUDY_REGISTRY.names()  # registered in reid/tuning/studies.py
 MAIN_COLUMNS = ("phase", "task", "rank1", "rank20", "mAP")
 MATRIX_COLUMNS = ("step", "task", "metric", "value")
 STUDY_COLUMNS = ("number", "state", "value", "point")

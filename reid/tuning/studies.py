@@ -326,9 +326,6 @@ def alpha_study(config: dict[str, Any]) -> StudyPlan:
     return StudyPlan("alpha", OBJECTIVES["alpha"], grid, suggest, plan, space=space)
 
 
-STUDY_NAMES = tuple(STUDIES.names())
-
-
 def study_plan(config: dict[str, Any], name: str) -> StudyPlan:
     """The plan of one ablation study under `config` (an unknown name is refused listing the
     studies)."""
