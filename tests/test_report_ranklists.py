@@ -16,9 +16,9 @@ from PIL import Image
 from reid.cli import main
 from reid.data.transforms import EvalTransform
 from reid.engine import Runtime, load_model, run_phase
+from reid.engine.ranklists import ranklist_for_run
 from reid.engine.trainer import load_bank
-from reid.evaluation import extract_features, pairwise_distance
-from reid.report import ranklists
+from reid.evaluation import extract_features, pairwise_distance, ranklists
 from reid.report.build import build_report
 from reid.runs import main_chain, run_hash, task_entry
 
@@ -97,7 +97,7 @@ def test_rank_list_of_a_trained_model_follows_its_features(trained) -> None:
     model_path, config = trained
     task = task_entry(config, config["tasks"][0])
     evaluation = config["evaluation"]
-    png, record = ranklists.ranklist_for_run(
+    png, record = ranklist_for_run(
         model_path, task, 0, evaluation, count=3, seed=0, top=10, runtime=RUNTIME
     )
     model, state = load_model(model_path)

@@ -49,7 +49,7 @@ def _settings(value: Any) -> dict[str, Any]:
     "ranklist", "draw the top-k gallery images of seeded task queries (PNG + JSON)", _ranklist_args
 )
 def ranklist(args: argparse.Namespace) -> int:
-    from reid.report.ranklists import ranklist_for_run
+    from reid.engine.ranklists import ranklist_for_run
 
     config: dict[str, Any] | None = None
     if args.settings is not None:
