@@ -84,10 +84,10 @@ def lreid_eval_file(run: str, reference: bool = False, results: str = RESULTS) -
     return f"{results}/lreid/{'reference' if reference else 'evals'}/{run}.json"
 
 
-def report_part(name: str, results: str = RESULTS) -> str:
-    """What a rule computed for the report (`reid.report_tables`): tables, sentences, figure
-    data; the report formats these files and opens no other result."""
-    return f"{results}/report/parts/{name}.json"
+def report_tables(producer: str, results: str = RESULTS) -> str:
+    """The report tables one rule computed (`reid.report_tables`: rows, sentences, figure
+    data), `results/report/tables/<producer>.json`; the report formats these files."""
+    return f"{results}/report/tables/{producer}.json"
 
 
 def report_html(results: str = RESULTS) -> str:

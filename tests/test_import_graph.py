@@ -10,7 +10,24 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "reid"
-LEAVES = ("reid.helpers", "reid.errors")
+LEAVES = ("reid.helpers", "reid.errors", "reid.paths", "reid.paper", "reid.stats")
+# The report formats what rules computed: it must not reach the code that trains, evaluates,
+# plans or computes tables.
+NOT_FROM_REPORT = (
+    "reid.engine",
+    "reid.models",
+    "reid.evaluation",
+    "reid.strategies",
+    "reid.losses",
+    "reid.tuning",
+    "reid.continual",
+    "reid.lreid",
+    "reid.runs",
+    "reid.data",
+    "reid.plans",
+    "reid.report_tables",
+    "reid.tables",
+)
 
 
 def module_files(package: Path = PACKAGE) -> dict[str, Path]:
@@ -138,3 +155,11 @@ def test_the_package_has_no_import_cycle():
 @pytest.mark.parametrize("leaf", LEAVES)
 def test_leaf_helpers_import_nothing_of_the_project(leaf):
     assert import_graph()[leaf] == set()
+
+
+def test_the_report_reaches_no_training_evaluation_or_table_code():
+    graph = import_graph()
+    report = [name for name in graph if name == "reid.report" or name.startswith("reid.report.")]
+    reached = set().union(*(reachable(graph, name) for name in report))
+    assert sorted(m for m in reached if m.startswith(NOT_FROM_REPORT)) == []
+    assert reached <= {"reid.errors", "reid.helpers", "reid.io", "reid.paths", *report}

@@ -156,7 +156,8 @@ def test_equal_points_have_no_best():
 
 
 def test_lambda_verdict_names_no_best_within_noise():
-    from reid.report.compare import Row, _lambda_trend
+    from reid.report_tables.base import Row
+    from reid.report_tables.paper_tables import lambda_trend as _lambda_trend
 
     rows = [
         Row("λ = 0.7", "Rank-1", 83.3, 50.0),

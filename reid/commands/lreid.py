@@ -24,6 +24,14 @@ def _lreid_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="evaluate: JSON; tables: CSV")
     parser.add_argument("--seeds", type=Path, help="tables: per-seed Seen-Avg / Unseen-Avg")
     parser.add_argument("--datasets", type=Path, help="tables: per-dataset results")
+    parser.add_argument(
+        "--report-tables", type=Path, help="tables: the benchmark's report tables (JSON)"
+    )
+    parser.add_argument(
+        "--order",
+        default="",
+        help="tables: comma-separated set names in the config's order (the report's columns)",
+    )
 
 
 @command(
@@ -72,6 +80,11 @@ def _tables(args: argparse.Namespace) -> int:
         write_csv(args.seeds, seeds)
     if args.datasets:
         write_csv(args.datasets, data)
+    if args.report_tables:
+        from reid.report_tables.lreid import section
+
+        order = [name for name in args.order.split(",") if name]
+        write_json(args.report_tables, {"producer": "lreid", **section(table, data, order)})
     last = table[(table["step"] == table["step"].max()) & table["statistic"].str.endswith("avg")]
     print(last.to_string(index=False))
     return 0

@@ -30,6 +30,15 @@ def _tune_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--done", type=Path, help="marker file written when the action ends")
     parser.add_argument("--table", type=Path, help="aggregate: study CSV")
     parser.add_argument("--best", type=Path, help="aggregate: best-point JSON")
+    parser.add_argument(
+        "--report-tables", type=Path, help="aggregate: the report tables the study feeds (JSON)"
+    )
+    parser.add_argument(
+        "--summary", type=Path, help="aggregate: continual_summary.csv, for tables that read it"
+    )
+    parser.add_argument(
+        "--continual", type=Path, help="aggregate: continual.csv, for tables that read it"
+    )
 
 
 @command("tune", "run the paper's ablations as Optuna studies", _tune_args)
@@ -57,9 +66,29 @@ def tune(args: argparse.Namespace) -> int:
     else:
         table = args.table or Path(paths.study_table(args.study))
         best = args.best or Path(paths.study_best(args.study))
-        frame = write_study_outputs(storage, plan, table, best)
+        frame = write_study_outputs(
+            storage, plan, table, best, args.report_tables, _inputs(args, config)
+        )
         summary["rows"] = len(frame)
         print(frame.to_string(index=False))
     if args.done:
         write_json(args.done, summary)
     return 0
+
+
+def _inputs(args: argparse.Namespace, config: dict) -> object:
+    """What the study's report tables read besides the study (files that exist)."""
+    import pandas as pd
+
+    from reid.report_tables import TableInputs
+    from reid.tuning.aggregate import read_history
+
+    def read(path: Path | None):
+        return pd.read_csv(path) if path is not None and path.is_file() else None
+
+    return TableInputs(
+        config=config,
+        summary=read(args.summary),
+        continual=read(args.continual),
+        history=read_history,
+    )

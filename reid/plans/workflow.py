@@ -16,9 +16,13 @@ from reid.helpers import canonical_json
 from reid.lreid.plan import benchmark_evaluation, benchmark_plan, benchmark_sets, unseen_tasks
 from reid.plans.evaluations import comparison_evals, main_evals, run_eval_tasks
 from reid.plans.ranklists import ranklist_plan, ranklist_settings
+from reid.plans.report import report_producers, report_settings, table_needs
 from reid.runs import comparison_plan, dataset_dir, main_chain, run_hash, task_entry
 from reid.tuning.storage import is_url
 from reid.tuning.studies import enabled_studies, study_config, study_plan
+
+# The comparison table a report table's extra input is read from (`ReportTable.needs`).
+TABLE_OF_NEED = {"summary": "continual_summary", "continual": "continual"}
 
 
 @dataclass
@@ -43,6 +47,10 @@ class Benchmark:
 
     def tables(self) -> list[str]:
         return [paths.table_file(name) for name in ("lreid", "lreid_seeds", "lreid_datasets")]
+
+    def set_order(self) -> str:
+        """The sets' names in the config's order (the report's columns)."""
+        return ",".join(item["name"] for item in self.sets)
 
 
 @dataclass
@@ -179,15 +187,54 @@ class WorkflowPlan:
     def ranklist_files(self) -> list[str]:
         return [paths.ranklist_file(e["run"], e["task"]) for e in self.ranklists.values()]
 
-    def report_inputs(self) -> dict[str, Any]:
+    def main_results_inputs(self) -> dict[str, Any]:
+        """The main run's evaluations, and what its report tables read: each task's prepared
+        dataset (READY.json, summary.csv) and the history of each phase."""
+        roots = [task_entry(self.config, task)["root"] for task in self.tasks]
         return {
-            "tables": self.main_tables(),
-            "studies": self.study_outputs(),
-            "ready": [paths.ready_file(spec["task"]["root"]) for spec in self.main],
+            "evals": sorted({e["file"] for e in self.main_manifest()}),
+            "ready": [paths.ready_file(root) for root in roots],
+            "summaries": [paths.dataset_summary(root) for root in roots],
+            "histories": [paths.run_file(run, paths.HISTORY) for run in self.main_hashes],
+        }
+
+    def aggregate_inputs(self, study: str) -> dict[str, Any]:
+        """A study's aggregate job: its storage, its workers, and the comparison's tables that
+        the report tables it feeds read (when the comparison runs)."""
+        needs = table_needs(study) if self.comparison else set()
+        return {
+            "storage": self.storage_inputs(),
+            "workers": [
+                paths.study_worker_done(study, worker)
+                for worker in range(self.config["optuna"]["workers"])
+            ],
+            **{
+                need: paths.table_file(TABLE_OF_NEED[need])
+                for need in sorted(needs)
+                if need in TABLE_OF_NEED
+            },
+        }
+
+    def aggregate_options(self, study: str) -> str:
+        """`reid tune aggregate` options naming the comparison tables it reads."""
+        inputs = self.aggregate_inputs(study)
+        return " ".join(f"--{need} {inputs[need]}" for need in TABLE_OF_NEED if need in inputs)
+
+    def report_settings(self) -> str:
+        """`reid report --settings-json`: its blocks, study sections and sections."""
+        return canonical_json(report_settings(self))
+
+    def report_inputs(self) -> dict[str, Any]:
+        """Every file the report opens (nothing else): the report tables of each producing job,
+        the main run's histories and metrics, the rank lists with their pictures, provenance."""
+        drawn = self.ranklists.values()
+        return {
+            "tables": [paths.report_tables(name) for name in report_producers(self)],
+            "histories": [paths.run_file(run, paths.HISTORY) for run in self.main_hashes],
+            "metrics": [paths.run_file(run, paths.METRICS) for run in self.main_hashes],
+            "ranklists": self.ranklist_files(),
+            "images": [paths.ranklist_file(e["run"], e["task"], "png") for e in drawn],
             "provenance": paths.provenance_file(),
-            "runs": [paths.run_file(run, paths.HISTORY) for run in self.main_hashes],
-            "comparison": self.comparison_tables(),
-            "lreid": self.benchmark_tables(),
         }
 
     def targets(self) -> list[str]:

@@ -6,6 +6,7 @@ from reid import paths
 from reid.errors import ReidError
 from reid.helpers import canonical_json
 from reid.plans import workflow_plan
+from reid.plans.report import is_synthetic
 
 try:
     PLAN = workflow_plan(config)
@@ -41,6 +42,15 @@ def get_train_inputs(wildcards):
 
 def get_eval_ready(wildcards):
     return PLAN.eval_ready(wildcards.run)
+
+
+def get_main_results_inputs(wildcards):
+    return PLAN.main_results_inputs()
+
+
+def get_aggregate_inputs(wildcards):
+    inputs = PLAN.aggregate_inputs(wildcards.study)
+    return dict(inputs, storage=get_storage(wildcards))
 
 
 def get_report_inputs(wildcards):

@@ -18,6 +18,7 @@ rule comparison:
         ),
         summary=paths.table_file("continual_summary"),
         paired=paths.table_file("continual_paired"),
+        report_tables=paths.report_tables("comparison"),
     log:
         paths.log_file("tables", "comparison"),
     benchmark:
@@ -30,7 +31,9 @@ rule comparison:
         runtime=5,
     params:
         manifest=canonical_json(PLAN.comparison_manifest()),
+        synthetic="--synthetic" if is_synthetic(CONFIG) else "",
     shell:
         "reid tables comparison --manifest {params.manifest:q} --out {output.results}"
         " --continual {output.continual} --summary {output.summary}"
-        " --paired {output.paired} > {log} 2>&1"
+        " --paired {output.paired} --report-tables {output.report_tables}"
+        " {params.synthetic} > {log} 2>&1"

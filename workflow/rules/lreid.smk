@@ -75,6 +75,7 @@ rule lreid_tables:
         ),
         seeds=paths.table_file("lreid_seeds"),
         datasets=paths.table_file("lreid_datasets"),
+        report_tables=paths.report_tables("lreid"),
     log:
         paths.log_file("tables", "lreid"),
     benchmark:
@@ -87,6 +88,8 @@ rule lreid_tables:
         runtime=5,
     params:
         manifest=canonical_json(BENCH_MANIFEST),
+        order=BENCH.set_order() if BENCH else "",
     shell:
         "reid lifelong tables --manifest {params.manifest:q} --out {output.table}"
-        " --seeds {output.seeds} --datasets {output.datasets} > {log} 2>&1"
+        " --seeds {output.seeds} --datasets {output.datasets}"
+        " --report-tables {output.report_tables} --order {params.order:q} > {log} 2>&1"

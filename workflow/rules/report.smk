@@ -1,4 +1,5 @@
-# The HTML report: every table of the paper beside ours, figures, provenance. Reads files only.
+# The HTML report: every table of the paper beside ours, figures, provenance. It formats the
+# report tables rules computed and opens no file but its declared inputs.
 
 
 rule provenance:
@@ -22,7 +23,6 @@ rule provenance:
 rule report:
     input:
         unpack(get_report_inputs),
-        ranklists=PLAN.ranklist_files(),
     output:
         report(
             paths.report_html(),
@@ -41,11 +41,9 @@ rule report:
         runtime=10,
     params:
         config=canonical_json(CONFIG),
-        studies=canonical_json(PLAN.study_names()),
-        main_runs=",".join(PLAN.main_hashes),
-        storage=PLAN.storage,
+        settings=PLAN.report_settings(),
     shell:
-        "reid report --results results --out {output} --config-json {params.config:q}"
-        " --datasets {input.ready} --provenance {input.provenance}"
-        " --main-runs {params.main_runs} --storage {params.storage:q}"
-        " --studies {params.studies:q} --ranklists {input.ranklists} > {log} 2>&1"
+        "reid report --out {output} --config-json {params.config:q}"
+        " --settings-json {params.settings:q} --tables {input.tables}"
+        " --histories {input.histories} --metrics {input.metrics}"
+        " --ranklists {input.ranklists} --provenance {input.provenance} > {log} 2>&1"

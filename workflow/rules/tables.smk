@@ -1,9 +1,10 @@
-# Tables: the paper's results table and the accuracy matrix of the main run.
+# Tables: the paper's results table and the accuracy matrix of the main run, and the report
+# tables of the main run (reid/report_tables/main.py).
 
 
 rule main_results:
     input:
-        sorted({e["file"] for e in PLAN.main_manifest()}),
+        unpack(get_main_results_inputs),
     output:
         results=report(
             paths.table_file("main_results"),
@@ -15,6 +16,7 @@ rule main_results:
             caption="../report/accuracy_matrix.rst",
             category="Tables",
         ),
+        report_tables=paths.report_tables("main"),
     log:
         paths.log_file("tables", "main_results"),
     benchmark:
@@ -29,4 +31,5 @@ rule main_results:
         manifest=canonical_json(PLAN.main_manifest()),
     shell:
         "reid tables main --manifest {params.manifest:q} --out {output.results}"
-        " --matrix {output.matrix} > {log} 2>&1"
+        " --matrix {output.matrix} --report-tables {output.report_tables}"
+        " --datasets {input.ready} --histories {input.histories} > {log} 2>&1"

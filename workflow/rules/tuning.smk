@@ -70,11 +70,7 @@ rule study_worker:
 
 rule study_aggregate:
     input:
-        storage=get_storage,
-        workers=lambda wildcards: [
-            paths.study_worker_done(wildcards.study, worker)
-            for worker in range(CONFIG["optuna"]["workers"])
-        ],
+        unpack(get_aggregate_inputs),
     output:
         table=report(
             paths.study_table("{study}"),
@@ -82,6 +78,7 @@ rule study_aggregate:
             category="Ablation studies",
         ),
         best=paths.study_best("{study}"),
+        report_tables=paths.report_tables("study_{study}"),
     log:
         paths.log_file("tuning", "{study}_aggregate"),
     benchmark:
@@ -94,6 +91,8 @@ rule study_aggregate:
         runtime=10,
     params:
         settings=get_study_settings,
+        extra=lambda wildcards: PLAN.aggregate_options(wildcards.study),
     shell:
         "reid tune aggregate --study {wildcards.study} --config-json {params.settings:q}"
-        " --table {output.table} --best {output.best} > {log} 2>&1"
+        " --table {output.table} --best {output.best}"
+        " --report-tables {output.report_tables} {params.extra} > {log} 2>&1"
