@@ -34,6 +34,11 @@ def _report_args(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="what the report holds (the workflow's plan passes it; default: from the config)",
     )
+    _input_args(parser)
+
+
+def _input_args(parser: argparse.ArgumentParser) -> None:
+    """The files the report opens (the `report` rule's declared inputs)."""
     parser.add_argument(
         "--tables", type=Path, nargs="*", default=None, help="report tables files rules wrote"
     )
