@@ -1,26 +1,45 @@
-"""The registries as the config sees them: the schema's name lists are filled from them.
+"""The one module that assembles the config schema from the registries.
 
-`workflow/schemas/config.schema.yaml` lists no method, head, dataset or style names;
-`load_schema` fills them in here from the registries (and merges each strategy's `options`
-schema as `method.<name>`, each head's as `model.<name>`), so a new strategy, head, dataset
-adapter or generated style is one new module.
+`reid/schemas/config.schema.yaml` (package data) lists no method, head, dataset or style
+names: `load_schema` fills them in here from the registries (and merges each strategy's
+`options` schema as `method.<name>`, each head's as `model.<name>`), so a new strategy, head,
+dataset adapter or generated style is one new module. The checks of a config that need a
+registry (`comparison.methods: all`, a generated style that fits its task's dataset, a strategy
+or a growing classifier that fits its head) live here too; `reid.config` calls them.
 """
 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
+from reid.data.datasets import DATASETS
+from reid.data.synthetic import STYLES
 from reid.errors import ConfigError
+from reid.helpers import YamlFileError, read_yaml
+from reid.models import HEADS
+from reid.runs import method_model
+from reid.strategies import STRATEGIES, comparison_methods, comparison_strategy, sequential_methods
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
+
+
+def load_schema() -> dict[str, Any]:
+    """The config schema with the registries' names and strategy options filled in."""
+    if not SCHEMA_PATH.is_file():
+        raise ConfigError(
+            f"config schema not found at {SCHEMA_PATH}; the package was installed without its "
+            "data files: reinstall it (`pip install .` or `pip install -e .`)"
+        )
+    try:
+        return fill_schema(read_yaml(SCHEMA_PATH, "config schema"))
+    except YamlFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def fill_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """A copy of the config schema with the registries' names and strategy options filled in."""
-    from reid.data.datasets import DATASETS
-    from reid.data.synthetic import STYLES
-    from reid.models import HEADS
-    from reid.strategies import STRATEGIES, comparison_methods, sequential_methods
-
     schema = copy.deepcopy(schema)
     props = schema["properties"]
     model = props["model"]["properties"]
@@ -42,10 +61,21 @@ def fill_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def expand_all_methods(config: dict[str, Any]) -> None:
+    """`comparison.methods: all` = every registered method and variant, in table order."""
+    methods = (config.get("comparison") or {}).get("methods")
+    if not isinstance(methods, str):
+        return
+    if methods != "all":
+        raise ConfigError(
+            f"config key 'comparison.methods' is {methods!r}; expected 'all' or a list of "
+            f"{comparison_methods()} (see config/README.md)"
+        )
+    config["comparison"] = dict(config["comparison"], methods=comparison_methods())
+
+
 def check_styles(config: dict[str, Any]) -> None:
     """Refuse a generated style that writes another dataset's layout than its task's adapter."""
-    from reid.data.synthetic import STYLES
-
     for i, task in enumerate(config["tasks"]):
         if task.get("source") != "synthetic":
             continue
@@ -63,9 +93,7 @@ def check_styles(config: dict[str, Any]) -> None:
 
 def strategy_heads(name: str) -> tuple[str, ...] | None:
     """The heads a comparison method's strategy can train with (None: every head)."""
-    from reid.strategies import comparison_strategy
-
-    return getattr(comparison_strategy(name), "heads", None)
+    return comparison_strategy(name).heads
 
 
 def _head_clash(name: str, key: str, head: str) -> str | None:
@@ -81,9 +109,6 @@ def _head_clash(name: str, key: str, head: str) -> str | None:
 def check_heads(config: dict[str, Any]) -> None:
     """Refuse a strategy with a head it cannot use (the covariance loss needs the paper's
     pipelines), a growing classifier on a head without one, and `trainable: both` with it."""
-    from reid.models import HEADS
-    from reid.runs import method_model
-
     model = config["model"]
     clash = _head_clash(config["method"]["name"], "method.name", model["head"])
     if clash:

@@ -16,13 +16,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from reid.config import deep_merge, stable_hash
+from reid import paths
+from reid.data import synthetic
+from reid.data.select import selection_of
+from reid.helpers import deep_merge, stable_hash
 from reid.io import file_lock
 from reid.models import neutral_model
 from reid.strategies import comparison_section, comparison_strategy, hashed_section
 
-RUNS_ROOT = Path("results/runs")
-RUN_OUTPUTS = ("model.pt", "history.csv", "metrics.json")
+RUNS_ROOT = Path(paths.runs_root())
+RUN_OUTPUTS = paths.RUN_OUTPUTS
 DATA_KEYS = ("dataset", "source", "url", "md5", "archive", "folder", "synthetic")
 # Training keys that change speed, not what is learnt: left out of a run's hash. The precision
 # (`amp`) changes the numbers, so it stays in.
@@ -68,11 +71,9 @@ def method_model(config: dict[str, Any], method: str | None) -> dict[str, Any]:
 def task_data_identity(task: dict[str, Any]) -> dict[str, Any]:
     """The keys of a task that decide which images it holds (for generated data, the
     generator's version too: a generator that draws differently makes another dataset)."""
-    from reid.data.synthetic import GENERATOR_VERSION
-
     identity = {key: task.get(key) for key in DATA_KEYS}
     if task.get("source") == "synthetic":
-        identity["generator_version"] = GENERATOR_VERSION
+        identity["generator_version"] = synthetic.GENERATOR_VERSION
     else:
         identity.pop("synthetic")
     return identity
@@ -80,7 +81,8 @@ def task_data_identity(task: dict[str, Any]) -> dict[str, Any]:
 
 def dataset_dir(config: dict[str, Any], task: dict[str, Any]) -> str:
     """Folder (relative to the working directory) where a task's dataset is prepared."""
-    return f"{config['data']['root']}/{task['name']}-{stable_hash(task_data_identity(task), 8)}"
+    name = f"{task['name']}-{stable_hash(task_data_identity(task), 8)}"
+    return paths.dataset_dir(name, config["data"]["root"])
 
 
 def task_by_name(config: dict[str, Any], name: str) -> dict[str, Any]:
@@ -94,8 +96,6 @@ def task_by_name(config: dict[str, Any], name: str) -> dict[str, Any]:
 def task_entry(config: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
     """What a run spec records of a task: its prepared folder, data identity and selection
     (`select_ids`, `select_seed`, `split_file`; only those set, so other runs keep their hash)."""
-    from reid.data.select import selection_of
-
     return {
         "name": task["name"],
         "dataset": task["dataset"],
@@ -191,7 +191,7 @@ def is_complete(directory: Path) -> bool:
 
 def read_spec(directory: Path) -> dict[str, Any]:
     """The spec a run folder was trained from."""
-    return json.loads((Path(directory) / "spec.json").read_text(encoding="utf-8"))
+    return json.loads((Path(directory) / paths.SPEC).read_text(encoding="utf-8"))
 
 
 @contextmanager

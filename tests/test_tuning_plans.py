@@ -18,7 +18,7 @@ from reid.tuning.storage import (
     redact,
     stale_numbers,
 )
-from reid.tuning.studies import STUDY_NAMES, enabled_studies, study_plan
+from reid.tuning.studies import STUDIES, enabled_studies, study_plan
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +76,12 @@ def test_ensembling_points_are_distinct_phase2_runs(config):
 
 def test_every_plan_has_a_grid_and_the_cap_counts_extra_trials(config):
     extra = dict(config, optuna=dict(config["optuna"], n_extra_trials=3))
-    for name in STUDY_NAMES:
+    for name in STUDIES.names():
         plan = study_plan(config, name)
         assert plan.grid and plan.objective_text
         assert plan.max_trials == len(plan.grid)
     assert study_plan(extra, "lambda").max_trials == len(config["ablations"]["lambdas"]) + 3
-    assert enabled_studies(config) == list(STUDY_NAMES)
+    assert enabled_studies(config) == STUDIES.names()
 
 
 def test_sampler_suggestions_build_plans(config):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,6 +19,7 @@ from workflow_helpers import (
     env,
     job_counts,
     make_project,
+    planned_job,
     snakemake,
 )
 
@@ -91,6 +93,29 @@ def test_whole_dag_writes_every_output(finished: Path) -> None:
     assert len(list((finished / "results" / "ranklists").glob("*.png"))) == 3
     assert html.count('<figure class="ranklist">') == 3
     assert list((finished / "results" / "benchmarks" / "train").glob("*.tsv"))
+
+
+def test_the_report_reads_only_its_declared_inputs(finished: Path, tmp_path: Path) -> None:
+    """Copy the report rule's declared inputs, and nothing else, to a fresh folder and run its
+    command there: the same page (the time stamp aside)."""
+    proc = snakemake(finished, "-n", "-p", "--cores", "1", "--forcerun", "report")
+    inputs, command = planned_job(proc.stdout, "report")
+    assert any(path.endswith("report/tables/main.json") for path in inputs)
+    fresh = tmp_path / "fresh"
+    for path in inputs:
+        (fresh / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(finished / path, fresh / path)
+    (fresh / "results" / "logs" / "report").mkdir(parents=True, exist_ok=True)
+    subprocess.run(command, shell=True, cwd=fresh, env=env(), check=True)
+    files = {p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file()}
+    assert files - set(inputs) == {"results/report/index.html", "results/logs/report/report.log"}
+
+    def page(folder: Path) -> str:
+        html = (folder / "results" / "report" / "index.html").read_text(encoding="utf-8")
+        return re.sub(r"Generated [^.]*UTC", "Generated", html)
+
+    assert page(fresh) == page(finished)
+    assert 'id="table-lambda"' in page(fresh) and 'class="ranklist"' in page(fresh)
 
 
 def test_optuna_cli_lists_every_study(finished: Path) -> None:

@@ -7,6 +7,8 @@ import argparse
 from pathlib import Path
 
 from reid.commands.base import add_runtime_args, command, json_arg, runtime_from
+from reid.errors import ConfigError
+from reid.io import write_csv, write_json
 
 
 def _lreid_args(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +24,14 @@ def _lreid_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="evaluate: JSON; tables: CSV")
     parser.add_argument("--seeds", type=Path, help="tables: per-seed Seen-Avg / Unseen-Avg")
     parser.add_argument("--datasets", type=Path, help="tables: per-dataset results")
+    parser.add_argument(
+        "--report-tables", type=Path, help="tables: the benchmark's report tables (JSON)"
+    )
+    parser.add_argument(
+        "--order",
+        default="",
+        help="tables: comma-separated set names in the config's order (the report's columns)",
+    )
 
 
 @command(
@@ -30,8 +40,6 @@ def _lreid_args(parser: argparse.ArgumentParser) -> None:
     _lreid_args,
 )
 def lreid(args: argparse.Namespace) -> int:
-    from reid.errors import ConfigError
-
     if args.action == "evaluate":
         if (
             args.sets is None
@@ -50,7 +58,6 @@ def lreid(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from reid.io import write_json
     from reid.lreid.evaluate import evaluate_model_file
 
     runtime = runtime_from(args, {"device": "auto"})
@@ -63,7 +70,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _tables(args: argparse.Namespace) -> int:
-    from reid.io import write_csv
     from reid.lreid.table import dataset_results, seed_results, summary
 
     data = dataset_results(args.manifest)
@@ -74,6 +80,11 @@ def _tables(args: argparse.Namespace) -> int:
         write_csv(args.seeds, seeds)
     if args.datasets:
         write_csv(args.datasets, data)
+    if args.report_tables:
+        from reid.report_tables.lreid import section
+
+        order = [name for name in args.order.split(",") if name]
+        write_json(args.report_tables, {"producer": "lreid", **section(table, data, order)})
     last = table[(table["step"] == table["step"].max()) & table["statistic"].str.endswith("avg")]
     print(last.to_string(index=False))
     return 0

@@ -9,6 +9,7 @@ import numpy as np
 
 from reid.data.types import DatasetSplits, Sample
 from reid.errors import DatasetError
+from reid.helpers import stable_hash
 
 
 def select_ids(
@@ -78,8 +79,6 @@ def load_task_splits(task: dict, root) -> DatasetSplits:
 
 def selection_tag(task: dict, split: str) -> str:
     """Suffix of a split's image cache when the selection changes that split ('' otherwise)."""
-    from reid.config import stable_hash
-
     chosen = selection_of(task)
     if split != "train":
         chosen.pop("select_ids", None)

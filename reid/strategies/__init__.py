@@ -12,6 +12,7 @@ import importlib
 import pkgutil
 from typing import Any
 
+from reid.helpers import deep_merge
 from reid.strategies.base import (
     STRATEGIES,
     STRATEGY_STATE,
@@ -65,8 +66,6 @@ def comparison_strategy(name: str) -> type[Strategy]:
 
 def comparison_section(method: dict[str, Any], name: str) -> dict[str, Any]:
     """The `method` section a comparison method trains with (a variant's overrides applied)."""
-    from reid.config import deep_merge
-
     cls = comparison_strategy(name)
     overrides = cls.variants[name][1] if name in cls.variants else {}
     return deep_merge({**copy.deepcopy(method), "name": cls.name}, overrides)

@@ -13,7 +13,7 @@ from typing import Any
 
 import optuna
 
-from reid.config import stable_hash
+from reid.helpers import stable_hash
 from reid.models import neutral_model
 from reid.registry import Registry
 from reid.runs import RUNTIME_TRAIN_KEYS, main_chain, neutral_train, phase_spec, run_hash
@@ -112,6 +112,7 @@ class Study:
     phases: int = 1  # tasks it needs (a phase-2 study needs two)
     ablation_keys: tuple[str, ...] = ()  # the `ablations` keys it reads
     optuna_keys: tuple[str, ...] = ()  # the `optuna` keys its plan reads (e.g. n_extra_trials)
+    tables: tuple[str, ...] = ()  # the report tables it feeds (reid/report_tables/)
 
     @property
     def heading(self) -> str:
@@ -128,13 +129,23 @@ def register_study(
     phases: int = 1,
     reads: tuple[str, ...] = (),
     optuna_reads: tuple[str, ...] = (),
+    tables: tuple[str, ...] = (),
 ):
     """Decorator registering a study builder (its objective text is `OBJECTIVES[name]`);
     `reads`: the `ablations` keys it reads, `optuna_reads` the `optuna` keys its plan reads
-    (its rules get only those, see `study_config`)."""
+    (its rules get only those, see `study_config`); `tables`: the report tables it feeds
+    (registered in `reid.report_tables`; its aggregate job computes them)."""
 
     def add(build: Callable[[dict[str, Any]], StudyPlan]):
-        study = Study(build, title, OBJECTIVES[name], phases, tuple(reads), tuple(optuna_reads))
+        study = Study(
+            build,
+            title,
+            OBJECTIVES[name],
+            phases,
+            tuple(reads),
+            tuple(optuna_reads),
+            tuple(tables),
+        )
         STUDIES.add(name, study)
         return build
 
@@ -165,7 +176,7 @@ def _phase2_plan(
     return TrialPlan(point, [first, spec], evaluations, score)
 
 
-@register_study("batch_size", "Batch size", reads=("batch_size",))
+@register_study("batch_size", "Batch size", reads=("batch_size",), tables=("batch_size",))
 def batch_size_study(config: dict[str, Any]) -> StudyPlan:
     """Batch size (paper: 32 beats 64); batches are P ids × K images with K from the config."""
     values = config["ablations"]["batch_size"]
@@ -186,7 +197,7 @@ def batch_size_study(config: dict[str, Any]) -> StudyPlan:
     )
 
 
-@register_study("optimizer", "Optimiser", reads=("optimizer", "adam_lr"))
+@register_study("optimizer", "Optimiser", reads=("optimizer", "adam_lr"), tables=("optimizer",))
 def optimizer_study(config: dict[str, Any]) -> StudyPlan:
     """Adam with weight decay (no schedule) against SGD + CLR (the config's main setting)."""
     values = config["ablations"]["optimizer"]
@@ -214,6 +225,7 @@ def optimizer_study(config: dict[str, Any]) -> StudyPlan:
     phases=2,
     reads=("lambdas", "lambda_epochs"),
     optuna_reads=("n_extra_trials",),
+    tables=("hyperparameters", "lambda"),
 )
 def lambda_study(config: dict[str, Any]) -> StudyPlan:
     """λ of the covariance loss after `lambda_epochs` of phase 2 (paper: 100 epochs)."""
@@ -257,7 +269,13 @@ def lambda_study(config: dict[str, Any]) -> StudyPlan:
     )
 
 
-@register_study("ensembling", "Ensembling", phases=2, reads=("ensembling", "ensembling_epochs"))
+@register_study(
+    "ensembling",
+    "Ensembling",
+    phases=2,
+    reads=("ensembling", "ensembling_epochs"),
+    tables=("ensembling",),
+)
 def ensembling_study(config: dict[str, Any]) -> StudyPlan:
     """Phase 2 trained as base + second pipeline or both pipelines, short and long schedules."""
     modes = config["ablations"]["ensembling"]
@@ -288,6 +306,7 @@ def ensembling_study(config: dict[str, Any]) -> StudyPlan:
     "α of the covariance loss, gradient variant, over seeds",
     phases=2,
     reads=("alphas", "alpha_seeds"),
+    tables=("answer",),
 )
 def alpha_study(config: dict[str, Any]) -> StudyPlan:
     """Does the covariance term change training, and does it then reduce forgetting? The
@@ -325,9 +344,6 @@ def alpha_study(config: dict[str, Any]) -> StudyPlan:
 
     space = {"alpha": ab["alphas"], "seed": ab["alpha_seeds"]}
     return StudyPlan("alpha", OBJECTIVES["alpha"], grid, suggest, plan, space=space)
-
-
-STUDY_NAMES = tuple(STUDIES.names())
 
 
 def study_plan(config: dict[str, Any], name: str) -> StudyPlan:
