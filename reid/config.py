@@ -146,7 +146,6 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def _check_cross_keys(config: dict[str, Any]) -> None:
     check_styles(config)
-    _check_model_overrides(config)
     check_heads(config)
     names = [task["name"] for task in config["tasks"]]
     if len(set(names)) != len(names):
@@ -160,17 +159,3 @@ def _check_cross_keys(config: dict[str, Any]) -> None:
             raise ConfigError(
                 f"config key 'tasks[{i}].folder': source 'local' needs a folder or an archive"
             )
-
-
-def _check_model_overrides(config: dict[str, Any]) -> None:
-    """Each `comparison.model_overrides.<method>` merged over `model` is a valid model section
-    (errors name the override's key)."""
-    schema = load_schema()["properties"]["model"]
-    validator = _defaults_filling_validator()(schema)
-    for name, override in config["comparison"]["model_overrides"].items():
-        merged = deep_merge(config["model"], override)
-        errors = sorted(validator.iter_errors(merged), key=lambda e: list(e.absolute_path))
-        if errors:
-            message = _describe(errors[0]).replace("config key '", "config key 'model.", 1)
-            where = f"comparison.model_overrides.{name}"
-            raise ConfigError(f"{where}: {message} (see config/README.md)")

@@ -55,10 +55,24 @@ def fill_schema(schema: dict[str, Any]) -> dict[str, Any]:
     methods = props["comparison"]["properties"]["methods"]
     methods["items"]["enum"] = comparison_methods()
     methods["default"] = comparison_methods()
+    # An override is a partial model section: the model's schema without its defaults.
+    partial = _without_defaults(props["model"])
+    overrides = props["comparison"]["properties"]["model_overrides"]
+    overrides["properties"] = {name: copy.deepcopy(partial) for name in comparison_methods()}
+    overrides["additionalProperties"] = False
     task = props["tasks"]["items"]["properties"]
     task["dataset"]["enum"] = DATASETS.names()
     task["synthetic"]["properties"]["style"]["enum"] = STYLES.names()
     return schema
+
+
+def _without_defaults(node: Any) -> Any:
+    """A copy of a schema node with every `default` removed (nothing is filled in)."""
+    if isinstance(node, dict):
+        return {k: _without_defaults(v) for k, v in node.items() if k != "default"}
+    if isinstance(node, list):
+        return [_without_defaults(v) for v in node]
+    return node
 
 
 def expand_all_methods(config: dict[str, Any]) -> None:
