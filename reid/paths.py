@@ -84,6 +84,12 @@ def lreid_eval_file(run: str, reference: bool = False, results: str = RESULTS) -
     return f"{results}/lreid/{'reference' if reference else 'evals'}/{run}.json"
 
 
+def lreid_chain_file(chain: str, results: str = RESULTS) -> str:
+    """Every step of one (method, seed) chain evaluated on every benchmark set (`benchmark.jobs:
+    chain`): `{"runs": {run hash: evaluation}}`."""
+    return f"{results}/lreid/chains/{chain}.json"
+
+
 def report_tables(producer: str, results: str = RESULTS) -> str:
     """The report tables one rule computed (`reid.report_tables`: rows, sentences, figure
     data), `results/report/tables/<producer>.json`; the report formats these files."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -73,7 +74,31 @@ def test_lreid_tables_hold_seen_and_unseen_averages(finished: Path) -> None:
     assert row["seen_avg"] == pytest.approx(at2["rank1"].mean())
     # `last` resolved to the newest pipeline of each model, no task id used.
     assert set(at3["features"]) == {"pipeline:2"}
-    assert set(data.loc[data["method"] == "reference", "features"]) == {"base"}
+    # The untrained reference is phase 1's model before training: same kind of feature (FWT).
+    assert set(data.loc[data["method"] == "reference", "features"]) == {"pipeline:0"}
+
+
+def test_chain_jobs_give_the_same_tables(finished: Path) -> None:
+    """`benchmark.jobs: chain` (one job per method and seed) in the same results folder: the
+    finished runs are reused, a deleted one is trained again inside its chain's job, and the
+    tables equal those of the per-run jobs."""
+    tables = finished / "results" / "tables"
+    before = {name: pd.read_csv(tables / f"{name}.csv") for name in ("lreid", "lreid_datasets")}
+    last = before["lreid_datasets"]
+    last = last[(last["method"] == "finetune") & (last["step"] == 3)]["run"].iloc[0]
+    shutil.rmtree(finished / "results" / "runs" / last)
+    override = finished / "config" / "chain.yaml"
+    override.write_text(
+        yaml.safe_dump({"benchmark": {"enabled": True, "features": "last", "jobs": "chain"}})
+    )
+    chain = ["--configfile", str(override)]
+    plan = job_counts(snakemake(finished, "-n", "--cores", "2", *chain).stdout)
+    assert plan["lreid_chain"] == 2 and "lreid_evaluate" not in plan
+    snakemake(finished, "--cores", "2", *chain)
+    assert (finished / "results" / "runs" / last / "model.pt").is_file()
+    for name, frame in before.items():
+        after = pd.read_csv(tables / f"{name}.csv")
+        pd.testing.assert_frame_equal(after, frame)
 
 
 def test_selection_reaches_training(finished: Path) -> None:

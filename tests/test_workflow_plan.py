@@ -144,3 +144,32 @@ def test_path_helpers_accept_wildcards():
     )
     assert paths.log_file("train", "{run}") == "results/logs/train/{run}.log"
     assert paths.table_file("continual", results="elsewhere") == "elsewhere/tables/continual.csv"
+
+
+@pytest.mark.parametrize("jobs", ["run", "chain"])
+def test_benchmark_jobs_per_run_or_per_chain(jobs: str) -> None:
+    raw = _raw(
+        unseen=[],
+        ablations={"enabled": False},
+        comparison={"enabled": False, "seeds": [0, 1], "methods": ["finetune", "joint"]},
+        benchmark={"enabled": True, "jobs": jobs},
+    )
+    bench = workflow_plan(raw).benchmark
+    assert sorted(bench.chains) == [
+        "finetune-seed0",
+        "finetune-seed1",
+        "joint-seed0",
+        "joint-seed1",
+    ]
+    assert [run_hash(s) for s in bench.chains["finetune-seed1"]] == [
+        e["run"] for e in bench.evals if e.get("chain") == "finetune-seed1"
+    ]
+    files = {e["file"] for e in bench.manifest() if not e["reference"]}
+    if jobs == "chain":
+        assert files == {paths.lreid_chain_file(name) for name in bench.chains}
+    else:
+        assert files == {paths.lreid_eval_file(e["run"]) for e in bench.evals if not e["reference"]}
+    references = {e["file"] for e in bench.manifest() if e["reference"]}
+    assert references == {
+        paths.lreid_eval_file(run, reference=True) for run in bench.plan["references"]
+    }

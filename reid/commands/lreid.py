@@ -12,11 +12,14 @@ from reid.io import write_csv, write_json
 
 
 def _lreid_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["evaluate", "tables"])
+    parser.add_argument("action", choices=["evaluate", "chain", "tables"])
     add_runtime_args(parser)
     parser.add_argument("--model", type=Path, help="evaluate: a run's model.pt")
     parser.add_argument(
         "--reference", type=json_arg, help="evaluate: a reference spec (the untrained model)"
+    )
+    parser.add_argument(
+        "--specs", type=json_arg, help="chain: the run specs of one chain, in training order"
     )
     parser.add_argument("--sets", type=json_arg, help="evaluate: the benchmark sets (JSON)")
     parser.add_argument("--eval-json", type=json_arg, help="evaluate: the evaluation section")
@@ -36,7 +39,8 @@ def _lreid_args(parser: argparse.ArgumentParser) -> None:
 
 @command(
     "lifelong",
-    "lifelong re-ID benchmark: evaluate a model on every set, or build tables",
+    "lifelong re-ID benchmark: evaluate a model on every set, train and evaluate a chain, or "
+    "build tables",
     _lreid_args,
 )
 def lreid(args: argparse.Namespace) -> int:
@@ -50,6 +54,10 @@ def lreid(args: argparse.Namespace) -> int:
                 "reid lifelong evaluate needs --sets, --eval-json and one of --model / --reference"
             )
         return _evaluate(args)
+    if args.action == "chain":
+        if args.specs is None or args.sets is None or args.eval_json is None:
+            raise ConfigError("reid lifelong chain needs --specs, --sets and --eval-json")
+        return _chain(args)
     if args.manifest is None:
         raise ConfigError("reid lifelong tables needs --manifest")
     return _tables(args)
@@ -66,6 +74,18 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"{name:>12} ({item['kind']}): mAP {item['mAP']:.3f}  rank1 {item['rank1']:.3f}")
     print(json.dumps({k: v for k, v in result.items() if k != "sets"}))
     write_json(args.out, result)
+    return 0
+
+
+def _chain(args: argparse.Namespace) -> int:
+    from reid.lreid.chain import chain_evaluations
+
+    runtime = runtime_from(args, {"device": "auto"})
+    runs = chain_evaluations(args.specs, args.sets, args.eval_json, runtime)
+    for run, result in runs.items():
+        mean = sum(item["mAP"] for item in result["sets"].values()) / max(1, len(result["sets"]))
+        print(f"{run}: mean mAP over {len(result['sets'])} sets {mean:.3f}")
+    write_json(args.out, {"runs": runs})
     return 0
 
 

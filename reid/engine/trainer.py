@@ -30,7 +30,7 @@ from reid.engine.stepper import Stepper
 from reid.errors import CheckpointError
 from reid.io import write_csv, write_json
 from reid.models import model_signature
-from reid.runs import RUNS_ROOT
+from reid.runs import RUNS_ROOT, is_complete, run_hash, run_lock
 from reid.strategies import (
     STRATEGY_STATE,
     Batch,
@@ -95,6 +95,21 @@ def run_phase(
     if fused is not None:
         phase.model.load_state_dict(fused)
     return finish(phase)
+
+
+def ensure_run(
+    spec: dict[str, Any],
+    runtime: Runtime | None = None,
+    epoch_callback: EpochCallback | None = None,
+    run_root: Path = RUNS_ROOT,
+) -> Path:
+    """The run folder of `spec`, trained unless a finished run with the same hash exists (then
+    reused); a lock keeps two processes from training it at once, the second waits and reuses."""
+    directory = Path(run_root) / run_hash(spec)
+    with run_lock(directory):
+        if not is_complete(directory):
+            run_phase(spec, directory, runtime, epoch_callback, run_root)
+    return directory
 
 
 def open_phase(spec: dict[str, Any], run_dir: Path, runtime: Runtime, run_root: Path) -> Phase:

@@ -24,6 +24,8 @@ def dataset_results(manifest: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     rows = []
     for entry in manifest:
         result = read_eval(entry["file"])
+        if "runs" in result:  # a chain's file (`benchmark.jobs: chain`): every step of it
+            result = result["runs"][entry["run"]]
         for name, item in result["sets"].items():
             row = {key: entry[key] for key in ("method", "seed", "step", "run")}
             row.update(set=name, kind=item["kind"], index=item["index"])

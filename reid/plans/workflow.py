@@ -32,6 +32,12 @@ class Benchmark:
     plan: dict[str, Any]
     sets: list[dict[str, Any]]
     evaluation: dict[str, Any]
+    jobs: str = "run"  # `benchmark.jobs`: one job per run, or one per (method, seed) chain
+
+    @property
+    def chains(self) -> dict[str, list[dict[str, Any]]]:
+        """The (method, seed) chains, by name: their specs in training order."""
+        return self.plan["chains"]
 
     @property
     def evals(self) -> list[dict[str, Any]]:
@@ -43,7 +49,13 @@ class Benchmark:
 
     def manifest(self) -> list[dict[str, Any]]:
         """`reid lifelong tables --manifest`: every evaluation with its file."""
-        return [dict(e, file=paths.lreid_eval_file(e["run"], e["reference"])) for e in self.evals]
+        return [dict(e, file=self.eval_file(e)) for e in self.evals]
+
+    def eval_file(self, entry: dict[str, Any]) -> str:
+        """The file holding one evaluation: its model's, or its chain's under `jobs: chain`."""
+        if self.jobs == "chain" and not entry["reference"]:
+            return paths.lreid_chain_file(entry["chain"])
+        return paths.lreid_eval_file(entry["run"], entry["reference"])
 
     def tables(self) -> list[str]:
         return [paths.table_file(name) for name in ("lreid", "lreid_seeds", "lreid_datasets")]
@@ -260,7 +272,10 @@ def workflow_plan(config: dict[str, Any]) -> WorkflowPlan:
     benchmark = None
     if config["benchmark"]["enabled"]:
         benchmark = Benchmark(
-            benchmark_plan(config), benchmark_sets(config), benchmark_evaluation(config)
+            benchmark_plan(config),
+            benchmark_sets(config),
+            benchmark_evaluation(config),
+            config["benchmark"]["jobs"],
         )
     plan = WorkflowPlan(config, main_chain(config), comparison, enabled_studies(config), benchmark)
     specs = plan.main + [spec for entry in comparison for spec in entry["specs"]]

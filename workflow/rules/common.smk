@@ -21,6 +21,7 @@ wildcard_constraints:
     run=r"[0-9a-f]{12}",
     study="|".join(STUDIES) or "none",
     worker=r"\d+",
+    chain=r"[A-Za-z0-9_]+-seed-?\d+",
 
 
 def get_storage(wildcards):

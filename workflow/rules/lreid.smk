@@ -36,6 +36,34 @@ rule lreid_evaluate:
         " {params.speed} --out {output} > {log} 2>&1"
 
 
+rule lreid_chain:
+    input:
+        ready=BENCH_READY,
+    output:
+        paths.lreid_chain_file("{chain}"),
+    log:
+        paths.log_file("lreid", "chain_{chain}"),
+    benchmark:
+        paths.benchmark_file("lreid", "chain_{chain}")
+    conda:
+        "../envs/reid.yaml"
+    threads: CONFIG["threads"]
+    resources:
+        mem_mb=CONFIG["resources"]["train_mem_mb"],
+        runtime=CONFIG["resources"]["train_runtime"] * len(CONFIG["tasks"]),
+        gpu=CONFIG["resources"]["train_gpus"],
+    params:
+        specs=lambda wildcards: canonical_json(BENCH.chains[wildcards.chain]),
+        sets=canonical_json(BENCH_SETS),
+        evaluation=canonical_json(BENCH_EVAL),
+        device=CONFIG["device"],
+        speed=SPEED_FLAGS,
+    shell:
+        "reid lifelong chain --specs {params.specs:q} --sets {params.sets:q}"
+        " --eval-json {params.evaluation:q} --device {params.device} --threads {threads}"
+        " {params.speed} --out {output} > {log} 2>&1"
+
+
 rule lreid_reference:
     input:
         ready=BENCH_READY,
