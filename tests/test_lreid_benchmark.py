@@ -211,7 +211,12 @@ def test_report_section_shows_ours_published_and_banner(tmp_path: Path) -> None:
     context = _lreid(part | {"features": "mean:all"}, settings)
     assert context["ours"][0]["cells"][0] == "55.0"
     assert any(row["method"] == "DASK (AAAI'25)" for row in context["published"])
+    finetune = next(row for row in context["published"] if row["ours"] == "finetune")
+    assert finetune["ours_cells"][0] == "55.0"  # our Seen-Avg mAP beside the published row
+    lstkc = next(row for row in context["published"] if row["ours"] == "lstkc")
+    assert lstkc["ours_cells"] is None  # not in this comparison
     html = render(minimal_context(context))
+    assert 'class="num ours">55.0<' in html and ">not run<" in html
     assert "Lifelong re-ID benchmark" in html and 'id="lreid-banner"' in html
     assert "mean:all" in html and "order 1" in html
     assert _lreid(None, settings)["run"] is False

@@ -164,9 +164,18 @@ def _lreid(part: dict[str, Any] | None, settings: dict[str, Any]) -> dict[str, A
             }
             for table in part["datasets"]
         ],
-        "published": [row._asdict() for row in ORDER1],
+        "published": [
+            {**row._asdict(), "ours_cells": _beside(part.get("counterparts"), row.ours)}
+            for row in ORDER1
+        ],
         "published_note": SOURCE_NOTE,
     }
+
+
+def _beside(counterparts: dict[str, list] | None, method: str | None) -> list[str] | None:
+    """Our Seen-/Unseen-Avg (mAP, R1) of a published row's counterpart, or None (not run)."""
+    cells = (counterparts or {}).get(method or "")
+    return None if cells is None else [mean_text(value) for value in cells]
 
 
 def _first(mapping: dict, *keys: str) -> Any:
