@@ -63,9 +63,12 @@ def neutral_train(train: dict[str, Any]) -> dict[str, Any]:
 
 
 def method_model(config: dict[str, Any], method: str | None) -> dict[str, Any]:
-    """The `model` section a comparison method trains with (`comparison.model_overrides`)."""
+    """The `model` section a comparison method trains with: the config's `model`, then the
+    model piece its strategy declares (`register_strategy(model=...)`, e.g. DKP's head), then
+    `comparison.model_overrides.<method>`."""
     overrides = (config.get("comparison") or {}).get("model_overrides") or {}
-    return deep_merge(config["model"], overrides.get(method) or {})
+    own = comparison_strategy(method).model if method else {}
+    return deep_merge(deep_merge(config["model"], own), overrides.get(method) or {})
 
 
 def task_data_identity(task: dict[str, Any]) -> dict[str, Any]:

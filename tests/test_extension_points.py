@@ -355,3 +355,26 @@ def test_strategy_to_keeps_a_shared_tensor_shared() -> None:
     strategy.to(torch.device("meta"))
     assert strategy.anchor.device.type == "meta"
     assert strategy.per_task[0]["anchor"] is strategy.anchor
+
+
+class ModelPieceStrategy(Strategy):
+    """A strategy that trains with its own model piece in a comparison."""
+
+    name = "piece"
+    reads = ("trainable",)
+    model = {"head": "bnneck", "classifier": "growing"}
+
+
+def test_a_strategy_brings_its_model_piece_to_the_comparison(monkeypatch) -> None:
+    """`register_strategy(model=...)`: the comparison trains the method with it, under
+    `comparison.model_overrides`; the other methods keep the config's model."""
+    from reid.runs import method_model
+
+    monkeypatch.setitem(STRATEGIES._items, "piece", ModelPieceStrategy)
+    raw = yaml.safe_load(TINY.read_text())
+    config = validate_config(raw)
+    assert method_model(config, "piece")["head"] == "bnneck"
+    assert method_model(config, "piece")["classifier"] == "growing"
+    assert method_model(config, "finetune")["head"] == config["model"]["head"] == "pipeline"
+    config["comparison"]["model_overrides"] = {"piece": {"classifier": "per_task"}}
+    assert method_model(config, "piece")["classifier"] == "per_task"

@@ -157,6 +157,9 @@ class Strategy:
     order: ClassVar[int] = 100  # position in the comparison's default list and tables
     # Heads (`model.head`) the strategy can train with; None: every registered head.
     heads: ClassVar[tuple[str, ...] | None] = None
+    # The model piece a comparison trains this method with (a partial `model` section, e.g.
+    # {"head": "bnneck", "classifier": "growing"}), under `comparison.model_overrides`.
+    model: ClassVar[dict[str, Any]] = {}
     # Bumped when a fix changes what the strategy trains with unchanged settings: a revision
     # above 1 enters the run hash (`hashed_section`), so runs of the old code are not reused.
     revision: ClassVar[int] = 1
@@ -343,19 +346,23 @@ def register_strategy(
     variants: dict[str, tuple[str, dict[str, Any]]] | None = None,
     sequential: bool = True,
     heads: tuple[str, ...] | None = None,
+    model: dict[str, Any] | None = None,
     revision: int = 1,
 ) -> Callable[[type[Strategy]], type[Strategy]]:
     """Class decorator: register a strategy as `name` with its report `label`.
 
     `options`: the properties (JSON schema, with defaults) of its section `method.<name>`;
     `reads`: the keys of `method` it reads (default `trainable`, plus its section if it has one);
-    `heads`: the heads it can train with (default every head; refused at validation otherwise).
+    `heads`: the heads it can train with (default every head; refused at validation otherwise);
+    `model`: the model piece a comparison trains it with (a partial `model` section applied
+    over the config's, under `comparison.model_overrides.<name>`);
     `revision`: bump it when a fix changes training under unchanged settings (new run hashes).
     """
 
     def add(cls: type[Strategy]) -> type[Strategy]:
         cls.name, cls.label, cls.order, cls.sequential = name, label, order, sequential
         cls.heads = heads
+        cls.model = dict(model or {})
         cls.revision = revision
         cls.options = None if options is None else options_section(**options)
         own = (name,) if options is not None else ()
