@@ -34,7 +34,9 @@ def spd_loss(learner: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
 OPTIONS = {"weight": {"type": "number", "minimum": 0, "default": 3000.0}}
 
 
-@register_strategy("spd", "similarity-preserving distillation", order=80, options=OPTIONS)
+@register_strategy(
+    "spd", "similarity-preserving distillation", order=80, options=OPTIONS, revision=2
+)
 class SpdStrategy(Strategy):
     """Cross-entropy on the new task + SPD between the parent's and the learner's backbone."""
 
