@@ -8,12 +8,15 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 import torch
-import torchvision
 from torch import nn
 
 from reid.errors import CheckpointError, ConfigError
+from reid.models.tiny_resnet import WIDTHS as TINY_WIDTHS
+from reid.models.tiny_resnet import tiny_resnet
 
 RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+# Every backbone `model.backbone` accepts: torchvision's ResNets and the small demo ResNet.
+BACKBONES = RESNETS + tuple(TINY_WIDTHS)
 ClassifierInput = Literal["pooled", "flatten"]
 Embedding = Literal["pooled", "logits"]
 
@@ -49,8 +52,8 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         self.input_size = (int(self.input_size[0]), int(self.input_size[1]))
-        if self.backbone not in RESNETS:
-            raise ConfigError(f"model.backbone: {self.backbone!r} is not one of {RESNETS}")
+        if self.backbone not in BACKBONES:
+            raise ConfigError(f"model.backbone: {self.backbone!r} is not one of {BACKBONES}")
         if self.classifier_input not in ("pooled", "flatten"):
             raise ConfigError(
                 f"model.classifier_input: {self.classifier_input!r}, use 'pooled' or 'flatten'"
@@ -77,6 +80,8 @@ class ModelConfig:
 
 def _weights_enum(name: str, weights: str) -> Any:
     """Resolve "imagenet" or a torchvision weight name to the weights enum member."""
+    import torchvision  # imported here: the small demo ResNet needs none of it
+
     enum = torchvision.models.get_model_weights(name)
     if weights.lower() in ("imagenet", "default"):
         return enum.DEFAULT
@@ -94,6 +99,15 @@ def checkpoint_path_for(weights_enum: Any) -> str:
 
 
 def _load_resnet(name: str, weights: str | None) -> nn.Module:
+    if name in TINY_WIDTHS:
+        if weights is not None:
+            raise ConfigError(
+                f"model.weights: {weights!r}, but {name} has no pretrained weights; use "
+                "weights: none, or a torchvision ResNet"
+            )
+        return tiny_resnet(name)
+    import torchvision
+
     if weights is None:
         return getattr(torchvision.models, name)(weights=None)
     enum = _weights_enum(name, weights)
@@ -114,12 +128,17 @@ def _set_last_stride(layer4: nn.Module, stride: int) -> None:
             module.stride = (stride, stride)
 
 
+def name_is_tiny(name: str) -> bool:
+    """Whether `name` is the small demo ResNet (no torchvision, no pretrained weights)."""
+    return name in TINY_WIDTHS
+
+
 def build_backbone(cfg: ModelConfig) -> tuple[nn.Module, int]:
     """The ResNet trunk (conv1 … layer4) as a Sequential, and its number of output channels."""
     net = _load_resnet(cfg.backbone, cfg.weights)
     if cfg.last_stride != 2:
         _set_last_stride(net.layer4, cfg.last_stride)
-    out_channels = net.fc.in_features
+    out_channels = net.out_channels if name_is_tiny(cfg.backbone) else net.fc.in_features
     trunk = nn.Sequential(
         net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4
     )
