@@ -74,7 +74,12 @@ def config(tmp_path_factory) -> dict:
 def test_phase2_trains_with_spd(config: dict) -> None:
     workdir = config["workdir"]
     spec = phase_two(config, "spd", weight=100.0)
-    assert spec["method"] == {"name": "spd", "trainable": "base_second", "spd": {"weight": 100.0}}
+    assert spec["method"] == {
+        "name": "spd",
+        "trainable": "base_second",
+        "spd": {"weight": 100.0},
+        "revision": 2,  # the float32 similarity fix: runs of the old code are not reused
+    }
     with chdir(workdir):
         run_phase(spec, RUNS / "spd", RUNTIME)
     history = pd.read_csv(workdir / RUNS / "spd" / "history.csv")
