@@ -247,6 +247,10 @@ def test_clamp_alpha_and_integer_buffers_options(config: dict, opened) -> None:
     assert torch.equal(clamped[CLASSIFIER][rows:], trained[CLASSIFIER][rows:])
     for key in counters:  # integer_buffers: fuse (the authors' code), truncated toward zero
         assert int(unclamped[key]) == int(alpha * 7 + (1 - alpha) * int(parent[key]))
+    # Entries the step left unchanged (here: all but the counters) keep their exact value,
+    # where α x + (1 − α) x would round.
+    unchanged = [k for k in parent if k not in counters and k != CLASSIFIER]
+    assert all(torch.equal(unclamped[k], parent[k]) for k in unchanged)
 
 
 def test_the_next_phase_inherits_the_chain_alphas(config: dict, straight: dict) -> None:

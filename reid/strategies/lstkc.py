@@ -17,7 +17,8 @@ Long term, after the step: the trained weights are fused with the parent's,
 
 F from each model in eval mode with the evaluation transform (`fusion_weight`); every state
 entry is fused, BatchNorm buffers included; the rows a growing classifier gained in this step
-(and a new task's own head) keep their trained values (`fuse_state_dicts`).
+(and a new task's own head) keep their trained values (`fuse_state_dicts`), and an entry the
+step left unchanged (a frozen head) keeps its exact value.
 
 Defaults (authors' code, commit c63a3af): weight 1.0 (`continual_train.py`, `--AF_weight`);
 temperature 0.1 (`reid/trainer.py`, `get_normal_affinity(Norm=0.1)`); alpha_scale 100
@@ -101,13 +102,18 @@ def domain_features(model: nn.Module, images: Tensor, task: int, device: torch.d
     return torch.cat(chunks)
 
 
-def split_new_entries(
+def changed_entries(
     trained: dict[str, Tensor], parent: dict[str, Tensor]
 ) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
-    """(entries the parent has, entries it lacks): a new task's own head is in the second."""
-    shared = {key: value for key, value in trained.items() if key in parent}
-    new = {key: value for key, value in trained.items() if key not in parent}
-    return shared, new
+    """(entries to fuse, entries kept as trained): kept are those the parent lacks (a new
+    task's own head) and those the step left unchanged (a frozen head), bit for bit, where
+    α x + (1 − α) x would round (and a fused integer counter could truncate to x − 1)."""
+    fuse, keep = {}, {}
+    for key, value in trained.items():
+        old = parent.get(key)
+        unchanged = old is not None and old.shape == value.shape and torch.equal(old, value)
+        (keep if old is None or unchanged else fuse)[key] = value
+    return fuse, keep
 
 
 @register_strategy(
@@ -161,18 +167,19 @@ class LstkcStrategy(Strategy):
 
     def fuse_weights(self, ctx: PhaseContext) -> dict[str, Tensor] | None:
         """θ = α θ_new + (1 − α) θ_parent over every entry the parent has (a grown classifier:
-        its old rows); entries and rows new in this step keep their trained values."""
+        its old rows); entries and rows new in this step keep their trained values, entries
+        the step did not change (frozen) their exact value."""
         from reid.engine.checkpoint import load_checkpoint  # reid.engine imports this package
 
         if ctx.parent_dir is None:
             return None
         alpha = self.fusion_alpha(ctx)
         parent = load_checkpoint(ctx.parent_dir / "model.pt", map_location=ctx.device)["model"]
-        shared, new = split_new_entries(ctx.model.state_dict(), parent)
-        fused = fuse_state_dicts(shared, parent, alpha, self.settings["integer_buffers"])
+        changed, kept = changed_entries(ctx.model.state_dict(), parent)
+        fused = fuse_state_dicts(changed, parent, alpha, self.settings["integer_buffers"])
         self.alphas.append(alpha)
         log.info("lstkc: fusion weight α = %.6f (%s)", alpha, ctx.run_dir)
-        return {**fused, **new}
+        return {**fused, **kept}
 
     def state_dict(self) -> dict[str, Any]:
         return {"alphas": list(self.alphas)}
