@@ -82,15 +82,19 @@ def test_the_short_term_term_is_logged_and_positive(straight: dict) -> None:
     assert metrics["final_affinity_kl"] == history["affinity_kl"].iloc[-1]
 
 
+@pytest.mark.parametrize("stop_after", [1, 2])
 def test_interrupted_and_resumed_phase_writes_the_same_model_and_state(
-    config: dict, straight: dict
+    config: dict, straight: dict, stop_after: int
 ) -> None:
+    """Stopped after epoch 1, or after the last epoch (before the fusion: the resumed run
+    trains nothing and fuses from the restored weights and the step-start teacher)."""
+
     def stop(epoch, model, row):
-        if epoch == 1:
+        if epoch == stop_after:
             raise Interrupt
 
     with chdir(config["workdir"]):
-        stopped = RUNS / "lstkc-resumed"
+        stopped = RUNS / f"lstkc-resumed-{stop_after}"
         with pytest.raises(Interrupt):
             run_phase(straight["spec"], stopped, RUNTIME, epoch_callback=stop)
         assert (stopped / "state" / "last.pt").is_file() and not (stopped / "model.pt").exists()
@@ -100,7 +104,7 @@ def test_interrupted_and_resumed_phase_writes_the_same_model_and_state(
         )
         resumed = load_checkpoint(stopped / "model.pt")["model"]
         alphas = _state(stopped)["alphas"]
-    assert epochs == [2]
+    assert epochs == list(range(stop_after + 1, 3))
     assert states_equal(resumed, load_checkpoint(straight["dir"] / "model.pt")["model"])
     assert alphas == _state(straight["dir"])["alphas"] and len(alphas) == 1
 
