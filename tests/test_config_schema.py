@@ -110,8 +110,9 @@ def wrong_values(node: dict[str, Any]) -> st.SearchStrategy[Any]:
 
 
 # Keys whose values must agree with other keys (checked after the schema; tested with their
-# partners in test_heads.py and test_recipe_training.py): kept at their defaults here.
-CROSS_CHECKED = {("model", "head"), ("model", "classifier")} | {
+# partners in test_heads.py and test_recipe_training.py): kept at their defaults here. A method
+# may need another head than the default model's (`register_strategy(heads=...)`).
+CROSS_CHECKED = {("model", "head"), ("model", "classifier"), ("method", "name")} | {
     path for path in LEAVES if path[:2] == ("comparison", "model_overrides")
 }
 

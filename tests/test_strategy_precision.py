@@ -6,20 +6,24 @@ computes them in float32 itself. The guard: one batch, the step's forward and lo
 and once under `torch.autocast("cpu", dtype=torch.bfloat16)`, with every network forward (any
 module that holds parameters or buffers: the model, a teacher) kept in fp32 in both, so the two
 differ only by the strategy's own loss arithmetic. Each logged term must agree within RTOL.
+Each strategy runs on the model it trains with (its own model piece when it brings one).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import torch
-from engine_helpers import chdir, tiny_config
+import yaml
+from engine_helpers import TINY, chdir, tiny_config
 from strategy_helpers import RUNS, RUNTIME, phase_one, phase_two
 from torch import nn
 
+from reid.config import deep_merge
 from reid.engine.sources import epoch_batches
 from reid.engine.trainer import _batch, open_phase
 from reid.runs import joint_spec
@@ -31,11 +35,34 @@ RTOL = 1e-4
 SETTINGS = {"covariance": {"variant": "paper", "alpha": 1e-3}}
 
 
+def _overrides(name: str) -> dict:
+    """Config sections of the tiny config for `name`: its own model piece when it brings one
+    (`register_strategy(model=...)`, e.g. LSTKC's BNNeck with a growing classifier), trained
+    as the main method so validation accepts the pairing."""
+    piece = STRATEGIES.get(name).model
+    if not piece:
+        return {}
+    raw = yaml.safe_load(TINY.read_text())
+    return {
+        "model": deep_merge(raw["model"], piece),
+        "method": {"name": name},
+        "comparison": {"methods": [name]},
+    }
+
+
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("precision")
-    phase_one(path)
-    return path
+def workdirs(tmp_path_factory):
+    """A phase 1 trained per model piece (the tiny config's, or one a strategy brings)."""
+    made: dict[str, Path] = {}
+
+    def workdir(name: str) -> Path:
+        key = json.dumps(STRATEGIES.get(name).model, sort_keys=True)
+        if key not in made:
+            made[key] = tmp_path_factory.mktemp("precision")
+            phase_one(made[key], **_overrides(name))
+        return made[key]
+
+    return workdir
 
 
 @contextmanager
@@ -64,7 +91,7 @@ def networks_in_fp32() -> Iterator[None]:
 
 
 def _phase(workdir: Path, name: str):
-    config = tiny_config(workdir)
+    config = tiny_config(workdir, **_overrides(name))
     with chdir(workdir):
         if name == "joint":
             spec = joint_spec(config)
@@ -89,8 +116,8 @@ def _terms(phase, batch, autocast: bool) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("name", STRATEGIES.names())
-def test_loss_terms_under_bf16_autocast_equal_fp32(workdir: Path, name: str) -> None:
-    phase = _phase(workdir, name)
+def test_loss_terms_under_bf16_autocast_equal_fp32(workdirs, name: str) -> None:
+    phase = _phase(workdirs(name), name)
     source, indices = epoch_batches(phase.sources, 0, None)[0]
     batch = phase.strategy.before_step(_batch(source, indices, torch.device("cpu"), 0, 0))
     batch.images = phase.transform(batch.images, torch.Generator().manual_seed(0))
