@@ -12,6 +12,10 @@ import pytest
 import yaml
 from workflow_helpers import TINY, copy_repo_configs, job_counts, make_project, snakemake
 
+from reid.config import load_config
+from reid.lreid.plan import benchmark_plan
+from reid.runs import run_hash
+
 SIZES = {"num_train_ids": 6, "num_test_ids": 4, "images_per_id": 4, "height": 64, "width": 32}
 
 
@@ -128,10 +132,15 @@ def test_real_data_configs_plan_the_benchmark(tmp_path: Path) -> None:
         counts = job_counts(proc.stdout)
         assert counts["prepare_dataset"] == 12
         assert counts["lreid_reference"] == 3  # one untrained model per seed
-        # per seed: phase 1 shared by the two recipe methods and by the two covariance
-        # variants (their own pipeline model), 4 more steps for each of the 4 sequential
-        # methods, one joint
-        assert counts["train_phase"] == 3 * (2 + 4 * 4 + 1)
+        config = load_config(
+            [folder / "config" / "config.yaml", folder / "config" / f"{name}.yaml"]
+        )
+        plan = benchmark_plan(config)
+        # every distinct run once: phase 1 shared by the methods of one model piece (the
+        # recipe's, the covariance variants' pipelines, a method's own), 4 more steps each
+        assert counts["train_phase"] == len({run_hash(spec) for spec in plan["specs"]})
+        assert {"finetune", "lwf", "lstkc", "joint"} <= {e["method"] for e in plan["evals"]}
+        assert len(plan["chains"]) == 3 * len(config["comparison"]["methods"])
         assert counts["lreid_evaluate"] == counts["train_phase"]
         assert counts["lreid_tables"] == 1
 
