@@ -28,7 +28,7 @@ from reid.models import ModelConfig, MultiPipelineNet, model_signature
 from reid.models.dkp_head import DkpHead, variance_kernel
 from reid.runs import comparison_plan, main_chain, run_hash
 from reid.seeding import derive_seed
-from reid.strategies import STRATEGIES, STRATEGY_STATE, Batch, method_labels
+from reid.strategies import STRATEGIES, STRATEGY_STATE, Batch, PhaseContext, method_labels
 from reid.strategies.dkp import fused_with_parent
 
 CPU = torch.device("cpu")
@@ -226,6 +226,11 @@ def test_dkp_brings_its_model_piece_and_needs_its_head() -> None:
     }
     assert config["model"]["dkp"]["samples"] == 6
     assert config["model"]["dkp"]["set_triplet_weight"] == 1.5
+    # A spec that bypassed validation: one line naming the key, before anything is trained.
+    model = _net(head="pipeline", classifier="per_task")
+    ctx = PhaseContext({}, model, 1, CPU, Path("."), None, lambda task: None)
+    with pytest.raises(ConfigError, match="model.head dkp"):
+        cls(config["method"]).before_phase(ctx)
 
 
 # --- prototypes ---

@@ -51,6 +51,7 @@ import torch
 from torch import Tensor, nn
 
 from reid.data.transforms import EvalTransform
+from reid.errors import ConfigError
 from reid.losses.dkp import (
     IdentityStatistics,
     identity_statistics,
@@ -183,6 +184,11 @@ class DkpStrategy(Strategy):
         self.pending_rng: Tensor | None = None
 
     def before_phase(self, ctx: PhaseContext) -> None:
+        if ctx.model.cfg.head not in self.heads:
+            raise ConfigError(
+                f"method dkp trains DKP's model: model.head is {ctx.model.cfg.head!r}; use "
+                "model.head dkp (comparison.model_overrides.dkp gives it in a comparison)"
+            )
         super().before_phase(ctx)  # on resume: prototypes (and RNG state) from state/last.pt
         self.device = ctx.device
         parent = ctx.parent_spec()
