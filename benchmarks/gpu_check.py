@@ -15,7 +15,8 @@ It generates two small re-ID domains (Market- and Duke-style, in a temporary fol
    of one optimiser step and the start of the next: batch gathering, augmentation, and any
    time the CPU was late; on the CPU, the wall time between steps);
 2. strategies: a short phase 1 per head, then a few steps of phase 2 of every registered
-   strategy with each head it accepts (joint: a few steps on both tasks).
+   strategy with each head it accepts (joint: a few steps on both tasks); a strategy that
+   brings its own model piece (DKP's head) runs with it over the recipe, after its own phase 1.
 
 Every item that fails is recorded with its error, and the check goes on. The table is printed
 and written, with the details, to `--out` (JSON and Markdown). ImageNet weights are not loaded
@@ -241,8 +242,22 @@ def throughput(root: Path, scale: Scale, which: str, amp: str, layout: bool, cpu
     }
 
 
+def check_model(config: dict, which: str, cls) -> dict | None:
+    """The model a strategy runs with in the check of `which`: the config's when the strategy
+    accepts its head; on `recipe`, else the model piece the strategy brings (as a comparison
+    trains it, `register_strategy(model=...)`); None: skipped here."""
+    from reid.runs import method_model
+
+    if cls.heads is None or config["model"]["head"] in cls.heads:
+        return config["model"]
+    if which == "recipe" and cls.model.get("head") in cls.heads:
+        return method_model(config, cls.name)
+    return None
+
+
 def strategy_runs(root: Path, scale: Scale, which: str, amp: str, cpu: bool) -> list[dict]:
-    """A short phase 1 of `which`, then a few phase-2 steps of every strategy it accepts."""
+    """A short phase 1 of `which` (and of each strategy's own model piece), then a few phase-2
+    steps of every strategy that runs on it (`check_model`)."""
     from reid.engine import run_phase
     from reid.engine.runtime import Runtime
     from reid.runs import joint_spec, main_chain, run_hash
@@ -251,16 +266,18 @@ def strategy_runs(root: Path, scale: Scale, which: str, amp: str, cpu: bool) -> 
     config = check_config(root, scale, which, amp)
     runtime = Runtime(device_name="cpu" if cpu else "auto", channels_last=True)
     runs = root / "runs"
-    first = main_chain(config)[0]
-    _short(first, scale)
-    run_phase(first, runs / run_hash(first), runtime, run_root=runs)
     rows = []
     for name, cls in STRATEGIES.items():
-        if cls.heads is not None and config["model"]["head"] not in cls.heads:
+        model = check_model(config, which, cls)
+        if model is None:
             continue
+        first = main_chain(config, model=model)[0]
+        _short(first, scale)
+        if not (runs / run_hash(first) / "model.pt").is_file():
+            run_phase(first, runs / run_hash(first), runtime, run_root=runs)
         method = {**config["method"], "name": name, **_quick_settings(config, name)}
         if cls.sequential:
-            spec = main_chain(config, method=method)[1]
+            spec = main_chain(config, method=method, model=model)[1]
             spec["parent"] = run_hash(first)
         else:
             spec = joint_spec(config)

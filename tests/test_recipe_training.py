@@ -74,8 +74,11 @@ def _spec(config: dict, name: str) -> dict:
 
 
 def _usable(config: dict, name: str) -> bool:
-    heads = STRATEGIES.get(name).heads
-    return heads is None or config["model"]["head"] in heads
+    """Whether `name` trains here: with the config's head, or with the model piece it brings
+    (`phase_two` then trains that model's phase 1)."""
+    cls = STRATEGIES.get(name)
+    heads = {config["model"]["head"], cls.model.get("head")}
+    return cls.heads is None or bool(heads & set(cls.heads))
 
 
 @pytest.mark.parametrize("name", [*sequential_methods(), "joint"])
@@ -101,7 +104,7 @@ def test_one_training_step_of_every_strategy_on_the_meta_device(trained: dict, n
     parts = phase.stepper.step(batch)
     assert parts.total.device == device and parts.total.dim() == 0
     assert "ce" in parts.parts
-    assert ("triplet" in parts.parts) == (config["model"]["head"] == "bnneck")
+    assert ("triplet" in parts.parts) == (phase.spec["model"].get("head") == "bnneck")
     assert all(p.device == device for p in phase.model.parameters())
     learnt = [*phase.model.base.parameters(), *phase.model.task_head(batch.pipeline).parameters()]
     assert all(p.grad is not None for p in learnt if p.requires_grad), name

@@ -5,12 +5,14 @@ difference of large products (SPD's similarity matrices) is swamped by rounding 
 computes them in float32 itself. The guard: one batch, the step's forward and loss once in fp32
 and once under `torch.autocast("cpu", dtype=torch.bfloat16)`, with every network forward (any
 module that holds parameters or buffers: the model, a teacher) kept in fp32 in both, so the two
-differ only by the strategy's own loss arithmetic. Each logged term must agree within RTOL.
+differ only by the strategy's own loss arithmetic (both start from the same weights, buffers and
+global generator state, so random draws repeat). Each logged term must agree within RTOL.
 Each strategy runs on the model it trains with (its own model piece when it brings one).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,8 +107,13 @@ def _phase(workdir: Path, name: str):
     return phase
 
 
-def _terms(phase, batch, autocast: bool) -> dict[str, float]:
+def _terms(phase, batch, autocast: bool, start: dict) -> dict[str, float]:
+    """The step's logged terms, the model and the global generator first put back where the
+    other run started (a random draw inside a forward, a head's samples or a strategy's noise,
+    then repeats)."""
     model, strategy = phase.model, phase.strategy
+    model.load_state_dict(start)
+    torch.manual_seed(2)
     model.train()
     with networks_in_fp32(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
         out = model(batch.images, pipelines=strategy.forward_pipelines(batch))
@@ -121,8 +128,9 @@ def test_loss_terms_under_bf16_autocast_equal_fp32(workdirs, name: str) -> None:
     source, indices = epoch_batches(phase.sources, 0, None)[0]
     batch = phase.strategy.before_step(_batch(source, indices, torch.device("cpu"), 0, 0))
     batch.images = phase.transform(batch.images, torch.Generator().manual_seed(0))
-    fp32 = _terms(phase, batch, autocast=False)
-    bf16 = _terms(phase, batch, autocast=True)
+    start = copy.deepcopy(phase.model.state_dict())
+    fp32 = _terms(phase, batch, autocast=False, start=start)
+    bf16 = _terms(phase, batch, autocast=True, start=start)
     assert fp32.keys() == bf16.keys()
     for key, value in fp32.items():
         assert value != 0.0 or key == "total", (name, key)  # every term is exercised

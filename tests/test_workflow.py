@@ -24,7 +24,7 @@ from workflow_helpers import (
 )
 
 from reid.config import load_config
-from reid.runs import method_model
+from reid.runs import main_chain, method_model, run_hash
 from reid.strategies import comparison_methods, comparison_strategy
 from reid.tuning.studies import enabled_studies, study_plan
 
@@ -162,16 +162,18 @@ def test_paper_config_dry_run_plans_expected_jobs(tmp_path: Path) -> None:
     paper = yaml.safe_load((folder / "config" / "paper.yaml").read_text())
     assert paper["comparison"]["methods"] == "all"
     others = len(comparison_methods()) - 2  # covariance and joint
-    # A method that brings its own model piece (`register_strategy(model=...)`, e.g. LSTKC's
-    # BNNeck) trains its own phase 1: one more run per distinct model.
+    # A method that brings its own model piece (DKP's head) trains its own phase 1 too.
     config = load_config([folder / "config" / "paper.yaml"])
-    sequential = [m for m in comparison_methods() if comparison_strategy(m).sequential]
-    models = {json.dumps(method_model(config, name), sort_keys=True) for name in sequential}
-    own_first = len(models - {json.dumps(config["model"], sort_keys=True)})
-    assert counts["train_phase"] == 2 + others + 1 + own_first
+    shared = run_hash(main_chain(config)[0])
+    own = sum(
+        run_hash(main_chain(config, model=method_model(config, name))[0]) != shared
+        for name in comparison_methods()
+        if comparison_strategy(name).sequential
+    )
+    assert counts["train_phase"] == 2 + others + 1 + own
     # One evaluation job per run (all the run's tasks): the main phases, each baseline's
-    # phase 2 (phase 1 is shared unless its model differs) and joint.
-    assert counts["evaluate_run"] == 2 + others + 1 + own_first
+    # phase 2 (phase 1 is shared unless the method brings its own model) and joint.
+    assert counts["evaluate_run"] == 2 + others + 1 + own
     assert counts["main_results"] == 1
     assert counts["comparison"] == 1
     for rule in ("study_create", "study_worker", "study_aggregate"):

@@ -21,6 +21,7 @@ def model_config(spec: dict[str, Any]) -> ModelConfig:
         embedding=m.get("embedding", "pooled"),
         residual=m.get("residual", False),
         last_stride=m["last_stride"],
+        last_layer=m.get("last_layer", "layer4"),
         head_bn_momentum=m.get("head_bn_momentum", 0.1),
         input_size=(spec["data"]["height"], spec["data"]["width"]),
         head=m.get("head", DEFAULT_HEAD),

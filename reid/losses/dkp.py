@@ -111,14 +111,20 @@ def identity_statistics(
     return IdentityStatistics(pids=labels, means=means, stds=stds)
 
 
-def uncertainty_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
+def uncertainty_cross_entropy(
+    logits: Tensor, targets: Tensor, label_smoothing: float = 0.0
+) -> Tensor:
     """(1/(1+n)) Σ_{s=0..n} CE(logits[:, s], y): logits [B, 1+n, C] of the mean (s = 0) and the n
-    reparameterised samples, each CE a mean over the batch (no label smoothing)."""
+    reparameterised samples, each CE a mean over the batch (the authors: no label smoothing;
+    `label_smoothing` ε gives each CE the target (1 − ε)·onehot + ε/C)."""
     if logits.dim() != 3:
         raise ValueError(f"logits must be [B, 1+n, C], got {tuple(logits.shape)}")
     with full_precision(logits.device):
         z = logits.to(compute_dtype(logits))
-        per_draw = [F.cross_entropy(z[:, s], targets) for s in range(z.shape[1])]
+        per_draw = [
+            F.cross_entropy(z[:, s], targets, label_smoothing=label_smoothing)
+            for s in range(z.shape[1])
+        ]
         return torch.stack(per_draw).mean()
 
 

@@ -19,6 +19,7 @@ RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
 BACKBONES = RESNETS + tuple(TINY_WIDTHS)
 ClassifierInput = Literal["pooled", "flatten"]
 Embedding = Literal["pooled", "logits"]
+LAST_LAYERS = ("layer4", "layer3")
 
 
 @dataclass
@@ -30,7 +31,9 @@ class ModelConfig:
     GAP vector) or "flatten" (Linear on the flattened block-2 map, the authors' code).
     `embedding`: retrieval feature, "pooled" (GAP of block 2) or "logits" (the authors' code).
     `head_bn_momentum`: momentum of the pipelines' BatchNorm layers (torch's 0.1; the authors'
-    code uses 0.01). `head`: a registered head (`reid.models.heads.HEADS`; the paper's
+    code uses 0.01). `last_layer`: the trunk ends after `layer4` (torchvision's ResNet) or after
+    `layer3` (DKP's ResNet-50 cut: half the channels, twice the map; `last_stride` then has no
+    effect). `head`: a registered head (`reid.models.heads.HEADS`; the paper's
     `pipeline` by default) with its `head_options` (`model.<head>`); `classifier`: `per_task`
     (one head per task) or `growing` (one head whose classifier grows at each task, new rows
     from `classifier_init`: `class_means` or `random`).
@@ -45,6 +48,7 @@ class ModelConfig:
     head_bn_momentum: float = 0.1
     input_size: tuple[int, int] = field(default=(256, 128))
     last_stride: int = 2
+    last_layer: str = "layer4"
     head: str = "pipeline"
     head_options: dict[str, Any] = field(default_factory=dict)
     classifier: str = "per_task"
@@ -62,6 +66,10 @@ class ModelConfig:
             raise ConfigError(f"model.embedding: {self.embedding!r}, use 'pooled' or 'logits'")
         if self.last_stride not in (1, 2):
             raise ConfigError(f"model.last_stride: {self.last_stride!r}, use 1 or 2")
+        if self.last_layer not in LAST_LAYERS:
+            raise ConfigError(
+                f"model.last_layer: {self.last_layer!r}, use {' or '.join(map(repr, LAST_LAYERS))}"
+            )
         if min(self.input_size) < 1:
             raise ConfigError(f"model.input_size: {self.input_size} must be positive")
         if self.classifier not in ("per_task", "growing"):
@@ -128,18 +136,19 @@ def _set_last_stride(layer4: nn.Module, stride: int) -> None:
             module.stride = (stride, stride)
 
 
-def name_is_tiny(name: str) -> bool:
-    """Whether `name` is the small demo ResNet (no torchvision, no pretrained weights)."""
-    return name in TINY_WIDTHS
+def _out_channels(layer: nn.Module) -> int:
+    """Channels a ResNet stage outputs: those of its last block's last BatchNorm."""
+    norms = [m for m in layer[-1].modules() if isinstance(m, nn.BatchNorm2d)]
+    return int(norms[-1].num_features)
 
 
 def build_backbone(cfg: ModelConfig) -> tuple[nn.Module, int]:
-    """The ResNet trunk (conv1 … layer4) as a Sequential, and its number of output channels."""
+    """The ResNet trunk (conv1 … `cfg.last_layer`) as a Sequential, and its number of output
+    channels (layer4: `fc.in_features`; layer3: half of it, 1024 on ResNet-50)."""
     net = _load_resnet(cfg.backbone, cfg.weights)
     if cfg.last_stride != 2:
         _set_last_stride(net.layer4, cfg.last_stride)
-    out_channels = net.out_channels if name_is_tiny(cfg.backbone) else net.fc.in_features
-    trunk = nn.Sequential(
-        net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4
-    )
-    return trunk, out_channels
+    stages = [net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3]
+    if cfg.last_layer == "layer3":
+        return nn.Sequential(*stages), _out_channels(net.layer3)
+    return nn.Sequential(*stages, net.layer4), _out_channels(net.layer4)

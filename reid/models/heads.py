@@ -16,7 +16,9 @@ backbone map) is one more module that registers itself:
 `options` is the JSON schema of the config section `model.<name>` (with defaults), merged into
 the config schema by `reid.extensions`; `reads` names the top-level `model` keys the head reads
 (the paper's pipeline reads `classifier_input`, `embedding`, `residual`, `head_bn_momentum`);
-`growable` heads can serve every task with one classifier that grows (`grow(rows)`).
+`growable` heads can serve every task with one classifier that grows (`grow(rows)`). A head
+whose model trains with a supervised loss of its own (DKP's) returns a subclass of `HeadOutput`
+that overrides `supervised_loss`; every strategy's task loss, phase 1's included, is then that.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from reid.registry import Registry
 DEFAULT_HEAD = "pipeline"
 PER_TASK = "per_task"
 GROWING = "growing"
+# `model` keys of the backbone that enter a run's spec only away from their default (no-op).
+NEUTRAL_DEFAULTS = {"last_layer": "layer4"}
 # Keys of `model` that only matter with a growing classifier.
 CLASSIFIER_KEYS = ("classifier", "classifier_init")
 
@@ -48,6 +52,13 @@ class HeadOutput:
     metric: Tensor
     block2: Tensor | None = None
     maps: dict[str, Tensor] = field(default_factory=dict)
+
+    def supervised_loss(self, pids: Tensor, losses: Any) -> tuple[Tensor, dict[str, Tensor]] | None:
+        """The head's own loss of the task being learnt, (total, logged terms), when its model
+        defines one (DKP's CE over the mean and samples + set triplet: a subclass of this
+        output); None: the generic `train.loss` on `logits` and `metric` (`losses`, a
+        `reid.losses.task.TaskLoss`, gives the weights and label smoothing)."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -98,10 +109,14 @@ def neutral_model(model: dict[str, Any]) -> dict[str, Any]:
     """The `model` section as a run's spec records it: only the keys that shape the network.
 
     Another head's section never enters; `head` only when it is not the paper's pipeline (whose
-    own keys then leave); the classifier keys only for a growing classifier. A config that
-    does not use the new keys therefore records exactly what it recorded before they existed.
+    own keys then leave); the classifier keys only for a growing classifier; `last_layer` only
+    when not `layer4`. A config that does not use the new keys therefore records exactly what
+    it recorded before they existed.
     """
     out = copy.deepcopy(dict(model))
+    for key, default in NEUTRAL_DEFAULTS.items():
+        if out.get(key, default) == default:
+            out.pop(key, None)
     head = out.get("head", DEFAULT_HEAD)
     for name in HEADS:
         if name != head:

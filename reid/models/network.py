@@ -183,6 +183,8 @@ def model_signature(model: MultiPipelineNet) -> dict[str, Any]:
         "feature_hw": list(model.feature_hw),
         "last_stride": int(cfg.last_stride),
     }
+    if cfg.last_layer != "layer4":  # a trunk cut earlier (DKP); others keep their signature
+        signature["last_layer"] = cfg.last_layer
     if cfg.head != "pipeline":  # the paper's model keeps the signature it always had
         signature.update(head=cfg.head, head_options=dict(sorted(cfg.head_options.items())))
     if model.growing:

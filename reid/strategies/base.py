@@ -220,7 +220,12 @@ class Strategy:
     def task_loss(self, out: Any, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The supervised loss of the task being learnt (`train.loss`: cross-entropy, plus a
         weighted batch-hard triplet on the metric features) on the batch's own task, the last
-        of `out`; and its logged terms (`ce`, `triplet`)."""
+        of `out`; and its logged terms (`ce`, `triplet`). A head with a loss of its own
+        (`HeadOutput.supervised_loss`, e.g. DKP's) gives it instead, with the same weights."""
+        heads = getattr(out, "heads", None)
+        own = heads[-1].supervised_loss(batch.pids, self.losses) if heads else None
+        if own is not None:
+            return own
         if self.losses.plain:
             ce = self.ce(out.logits[-1], batch.pids)
             return ce, {"ce": ce.detach()}
