@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import optuna
 import pytest
-from engine_helpers import tiny_config
+import yaml
+from engine_helpers import TINY, tiny_config
 
+from reid.config import validate_config
 from reid.runs import main_chain, run_hash
+from reid.strategies import STRATEGIES, register_strategy
 from reid.tuning.storage import (
     GRACE_ENV,
     HEARTBEAT_ENV,
@@ -127,3 +130,22 @@ def test_work_on_a_study_never_created_is_a_clear_error(tmp_path):
 
     with pytest.raises(StudyMissingError, match="reid tune create --study lambda"):
         load_study(str(tmp_path / "journal.log"), "lambda")
+
+
+def test_a_new_strategy_with_options_leaves_every_study_config_alone(monkeypatch) -> None:
+    """A study's rules get only the `method` sections it reads (the main method's, and the
+    covariance section the λ and α studies edit), so registering a strategy with options, whose
+    defaults the schema fills into `method`, re-runs no study."""
+    from reid.tuning.studies import STUDIES, study_config
+
+    raw = yaml.safe_load(TINY.read_text())
+    before = {name: study_config(validate_config(raw), name) for name in STUDIES.names()}
+    monkeypatch.setattr(STRATEGIES, "_items", dict(STRATEGIES._items))
+
+    @register_strategy("newcomer", "newcomer", options={"w": {"type": "number", "default": 1}})
+    class Newcomer(STRATEGIES.get("finetune")):
+        pass
+
+    config = validate_config(raw)
+    assert config["method"]["newcomer"] == {"w": 1}
+    assert {name: study_config(config, name) for name in STUDIES.names()} == before

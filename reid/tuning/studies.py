@@ -113,6 +113,7 @@ class Study:
     ablation_keys: tuple[str, ...] = ()  # the `ablations` keys it reads
     optuna_keys: tuple[str, ...] = ()  # the `optuna` keys its plan reads (e.g. n_extra_trials)
     tables: tuple[str, ...] = ()  # the report tables it feeds (reid/report_tables/)
+    method_sections: tuple[str, ...] = ()  # `method.<strategy>` sections it reads
 
     @property
     def heading(self) -> str:
@@ -130,11 +131,14 @@ def register_study(
     reads: tuple[str, ...] = (),
     optuna_reads: tuple[str, ...] = (),
     tables: tuple[str, ...] = (),
+    method_reads: tuple[str, ...] = (),
 ):
     """Decorator registering a study builder (its objective text is `OBJECTIVES[name]`);
     `reads`: the `ablations` keys it reads, `optuna_reads` the `optuna` keys its plan reads
     (its rules get only those, see `study_config`); `tables`: the report tables it feeds
-    (registered in `reid.report_tables`; its aggregate job computes them)."""
+    (registered in `reid.report_tables`; its aggregate job computes them); `method_reads`: the
+    `method.<strategy>` sections a study of later phases reads besides the main method's own
+    (the λ and α studies edit `method.covariance`)."""
 
     def add(build: Callable[[dict[str, Any]], StudyPlan]):
         study = Study(
@@ -145,6 +149,7 @@ def register_study(
             tuple(reads),
             tuple(optuna_reads),
             tuple(tables),
+            tuple(method_reads),
         )
         STUDIES.add(name, study)
         return build
@@ -226,6 +231,7 @@ def optimizer_study(config: dict[str, Any]) -> StudyPlan:
     reads=("lambdas", "lambda_epochs"),
     optuna_reads=("n_extra_trials",),
     tables=("hyperparameters", "lambda"),
+    method_reads=("covariance",),
 )
 def lambda_study(config: dict[str, Any]) -> StudyPlan:
     """λ of the covariance loss after `lambda_epochs` of phase 2 (paper: 100 epochs)."""
@@ -307,6 +313,7 @@ def ensembling_study(config: dict[str, Any]) -> StudyPlan:
     phases=2,
     reads=("alphas", "alpha_seeds"),
     tables=("answer",),
+    method_reads=("covariance",),
 )
 def alpha_study(config: dict[str, Any]) -> StudyPlan:
     """Does the covariance term change training, and does it then reduce forgetting? The
@@ -368,10 +375,20 @@ def study_config(config: dict[str, Any], name: str) -> dict[str, Any]:
     kept["evaluation"] = copy.deepcopy(config["evaluation"])
     kept["tasks"] = copy.deepcopy(config["tasks"][: study.phases])
     if not phase_one:
-        kept["method"] = copy.deepcopy(config["method"])
+        kept["method"] = study_method(config["method"], study)
     kept["ablations"] = {key: config["ablations"][key] for key in study.ablation_keys}
     optuna_keys = ("storage", "pruner_warmup_epochs", *study.optuna_keys)
     kept["optuna"] = {key: config["optuna"][key] for key in optuna_keys}
+    return kept
+
+
+def study_method(method: dict[str, Any], study: Study) -> dict[str, Any]:
+    """The part of the `method` section a study of later phases reads: the main method's name,
+    `trainable` and own section, and the sections the study edits (a new strategy's defaults
+    then never re-run a study)."""
+    sections = {method["name"], *study.method_sections}
+    kept = {key: copy.deepcopy(method[key]) for key in ("name", "trainable")}
+    kept.update({key: copy.deepcopy(method[key]) for key in sorted(sections) if key in method})
     return kept
 
 
