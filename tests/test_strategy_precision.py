@@ -10,16 +10,20 @@ differ only by the strategy's own loss arithmetic. Each logged term must agree w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import torch
-from engine_helpers import chdir, tiny_config
+import yaml
+from engine_helpers import TINY, chdir, tiny_config
 from strategy_helpers import RUNS, RUNTIME, phase_one, phase_two
 from torch import nn
 
+from reid.config import deep_merge
 from reid.engine.sources import epoch_batches
 from reid.engine.trainer import _batch, open_phase
 from reid.runs import joint_spec
@@ -32,10 +36,30 @@ SETTINGS = {"covariance": {"variant": "paper", "alpha": 1e-3}}
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("precision")
-    phase_one(path)
-    return path
+def workdirs(tmp_path_factory) -> Callable[[str], tuple[Path, dict]]:
+    """The tiny config's phase 1 trained with the model a strategy trains with: the config's, or
+    the model piece the strategy brings (`register_strategy(model=...)`, as in a comparison);
+    one folder per distinct model."""
+    folders: dict[str, tuple[Path, dict]] = {}
+
+    def get(name: str) -> tuple[Path, dict]:
+        piece = STRATEGIES.get(name).model
+        overrides = {}
+        if piece:  # the config names only the method, so no other method clashes with its model
+            model = deep_merge(yaml.safe_load(TINY.read_text())["model"], piece)
+            overrides = {
+                "model": model,
+                "method": {"name": name},
+                "comparison": {"methods": [name]},
+            }
+        key = json.dumps(overrides, sort_keys=True)
+        if key not in folders:
+            path = tmp_path_factory.mktemp("precision")
+            phase_one(path, **overrides)
+            folders[key] = (path, overrides)
+        return folders[key]
+
+    return get
 
 
 @contextmanager
@@ -63,8 +87,9 @@ def networks_in_fp32() -> Iterator[None]:
             handle.remove()
 
 
-def _phase(workdir: Path, name: str):
-    config = tiny_config(workdir)
+def _phase(workdirs, name: str):
+    workdir, overrides = workdirs(name)
+    config = tiny_config(workdir, **overrides)
     with chdir(workdir):
         if name == "joint":
             spec = joint_spec(config)
@@ -78,10 +103,29 @@ def _phase(workdir: Path, name: str):
     return phase
 
 
+@contextmanager
+def buffers_kept(phase) -> Iterator[None]:
+    """The model's and the strategy's modules as they were, after the block: a train-mode
+    forward updates BatchNorm running statistics, which a later term may read (PatchKD's
+    diversity runs its patch head's BN in eval), so both runs start from the same state."""
+    modules = [phase.model, *(owned.module for owned in phase.strategy.owned_modules().values())]
+    modules += [value for value in vars(phase.strategy).values() if isinstance(value, nn.Module)]
+    saved = [copy.deepcopy(module.state_dict()) for module in modules]
+    try:
+        yield
+    finally:
+        for module, state in zip(modules, saved, strict=True):
+            module.load_state_dict(state)
+
+
 def _terms(phase, batch, autocast: bool) -> dict[str, float]:
     model, strategy = phase.model, phase.strategy
     model.train()
-    with networks_in_fp32(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+    with (
+        buffers_kept(phase),
+        networks_in_fp32(),
+        torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast),
+    ):
         out = model(batch.images, pipelines=strategy.forward_pipelines(batch))
         parts = strategy.loss(model, out, batch)
     terms = {"total": parts.total, **parts.parts}
@@ -89,8 +133,8 @@ def _terms(phase, batch, autocast: bool) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("name", STRATEGIES.names())
-def test_loss_terms_under_bf16_autocast_equal_fp32(workdir: Path, name: str) -> None:
-    phase = _phase(workdir, name)
+def test_loss_terms_under_bf16_autocast_equal_fp32(workdirs, name: str) -> None:
+    phase = _phase(workdirs, name)
     source, indices = epoch_batches(phase.sources, 0, None)[0]
     batch = phase.strategy.before_step(_batch(source, indices, torch.device("cpu"), 0, 0))
     batch.images = phase.transform(batch.images, torch.Generator().manual_seed(0))
