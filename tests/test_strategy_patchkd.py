@@ -26,7 +26,7 @@ from reid.errors import ConfigError
 from reid.losses.patchkd import logit_distillation
 from reid.models import ModelConfig, MultiPipelineNet
 from reid.runs import main_chain, method_model, run_hash
-from reid.strategies import STRATEGIES, STRATEGY_STATE
+from reid.strategies import STRATEGIES, STRATEGY_STATE, PhaseContext, make_strategy
 from reid.strategies.patchkd import build_patch_heads, side_by_side
 
 TERMS = ["kd", "pd", "rd", "div", "conf"]
@@ -308,3 +308,36 @@ def test_patchkd_needs_bnneck_and_brings_its_model_to_the_comparison() -> None:
         3,
         "global",
     )
+
+
+def _set_up(seed: int, offset: int = 0):
+    method = validate_config({"method": {"name": "finetune"}})["method"]
+    method = {**method, "name": "patchkd", "patchkd": {**method["patchkd"], "seed": offset}}
+    strategy = make_strategy(method, 0.0)
+    model = _model("per_task")
+    ctx = PhaseContext(
+        spec={"seed": seed},
+        model=model,
+        new_index=1,
+        device=torch.device("cpu"),
+        run_dir=Path("unused"),
+        parent_dir=None,
+        load_bank=lambda task: None,
+    )
+    strategy.setup(ctx)
+    initial = copy.deepcopy(strategy.patch_net.state_dict())
+    fmap = torch.rand(2, model.out_channels, 4, 2, generator=torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(strategy.seed_for(0, 0))
+    return initial, strategy.patch_net(fmap, generator).weights
+
+
+def test_the_patch_network_and_its_draws_derive_from_the_run_seed() -> None:
+    torch.manual_seed(0)
+    first, picks = _set_up(0)
+    torch.manual_seed(1)  # the global generator plays no part
+    again, picks_again = _set_up(0)
+    other, _ = _set_up(1)
+    shifted, _ = _set_up(0, offset=5)
+    assert states_equal(first, again) and torch.equal(picks, picks_again)
+    assert not states_equal(first, other) and not states_equal(first, shifted)
+    assert picks.sum(dim=(2, 3)).eq(1).all()  # one position per patch map
