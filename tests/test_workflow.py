@@ -24,7 +24,8 @@ from workflow_helpers import (
 )
 
 from reid.config import load_config
-from reid.strategies import comparison_methods
+from reid.runs import method_model
+from reid.strategies import comparison_methods, sequential_methods
 from reid.tuning.studies import enabled_studies, study_plan
 
 EVAL_KEYS = {
@@ -161,10 +162,15 @@ def test_paper_config_dry_run_plans_expected_jobs(tmp_path: Path) -> None:
     paper = yaml.safe_load((folder / "config" / "paper.yaml").read_text())
     assert paper["comparison"]["methods"] == "all"
     others = len(comparison_methods()) - 2  # covariance and joint
-    assert counts["train_phase"] == 2 + others + 1
+    # A method that brings its own model piece (`register_strategy(model=...)`, PatchKD) trains
+    # its own phase 1: one per distinct model other than the config's.
+    config = load_config([folder / "config" / "paper.yaml"])
+    models = {json.dumps(method_model(config, m), sort_keys=True) for m in sequential_methods()}
+    own_first = len(models - {json.dumps(config["model"], sort_keys=True)})
+    assert counts["train_phase"] == 2 + others + 1 + own_first
     # One evaluation job per run (all the run's tasks): the main phases, each baseline's
-    # phase 2 (phase 1 is shared) and joint.
-    assert counts["evaluate_run"] == 2 + others + 1
+    # phase 2 (phase 1 is shared unless the method has its own model) and joint.
+    assert counts["evaluate_run"] == 2 + others + 1 + own_first
     assert counts["main_results"] == 1
     assert counts["comparison"] == 1
     for rule in ("study_create", "study_worker", "study_aggregate"):
