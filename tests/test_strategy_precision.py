@@ -107,6 +107,21 @@ def _phase(workdir: Path, name: str):
     return phase
 
 
+@contextmanager
+def buffers_kept(phase) -> Iterator[None]:
+    """The model's and the strategy's modules as they were, after the block: a train-mode
+    forward updates BatchNorm running statistics, which a later term may read (PatchKD's
+    diversity runs its patch head's BN in eval), so both runs start from the same state."""
+    modules = [phase.model, *(owned.module for owned in phase.strategy.owned_modules().values())]
+    modules += [value for value in vars(phase.strategy).values() if isinstance(value, nn.Module)]
+    saved = [copy.deepcopy(module.state_dict()) for module in modules]
+    try:
+        yield
+    finally:
+        for module, state in zip(modules, saved, strict=True):
+            module.load_state_dict(state)
+
+
 def _terms(phase, batch, autocast: bool, start: dict) -> dict[str, float]:
     """The step's logged terms, the model and the global generator first put back where the
     other run started (a random draw inside a forward, a head's samples or a strategy's noise,
@@ -115,7 +130,11 @@ def _terms(phase, batch, autocast: bool, start: dict) -> dict[str, float]:
     model.load_state_dict(start)
     torch.manual_seed(2)
     model.train()
-    with networks_in_fp32(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+    with (
+        buffers_kept(phase),
+        networks_in_fp32(),
+        torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast),
+    ):
         out = model(batch.images, pipelines=strategy.forward_pipelines(batch))
         parts = strategy.loss(model, out, batch)
     terms = {"total": parts.total, **parts.parts}

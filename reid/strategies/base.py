@@ -5,6 +5,7 @@ plugins, fast-reid's registries). The trainer only calls its hooks:
 
     setup(ctx)               build what needs the model (owned modules, model-shaped state)
     before_phase(ctx)        freeze modules, build a teacher, consolidate the parent's task
+    freeze_earlier(ctx)      (called by before_phase) stop earlier tasks' heads from learning
     forward_pipelines(batch) pipelines the model runs on a batch
     before_step(batch)       change the raw (uint8) batch, e.g. mix in exemplars
     loss(model, out, batch)  total loss and its named, logged terms
@@ -197,6 +198,12 @@ class Strategy:
         self.run_seed = int(ctx.spec.get("seed", 0))
         if ctx.resumed:
             self.load_state_dict(ctx.resumed)
+        self.freeze_earlier(ctx)
+
+    def freeze_earlier(self, ctx: PhaseContext) -> None:
+        """Stop the earlier tasks' heads from learning (their gradients and BN statistics);
+        `method.trainable: both` keeps the earlier pipelines' blocks learning, their classifiers
+        frozen. Override to let old heads learn (PatchKD's distillation trains them)."""
         earlier = list(range(ctx.new_index))
         if not earlier:
             return
