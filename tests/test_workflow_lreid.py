@@ -139,7 +139,8 @@ def test_real_data_configs_plan_the_benchmark(tmp_path: Path) -> None:
         # every distinct run once: phase 1 shared by the methods of one model piece (the
         # recipe's, the covariance variants' pipelines, a method's own), 4 more steps each
         assert counts["train_phase"] == len({run_hash(spec) for spec in plan["specs"]})
-        assert {"finetune", "lwf", "lstkc", "dkp", "joint"} <= {e["method"] for e in plan["evals"]}
+        methods = {e["method"] for e in plan["evals"]}
+        assert {"finetune", "lwf", "lstkc", "dkp", "patchkd", "joint"} <= methods
         assert len(plan["chains"]) == 3 * len(config["comparison"]["methods"])
         assert counts["lreid_evaluate"] == counts["train_phase"]
         assert counts["lreid_tables"] == 1
