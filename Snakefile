@@ -9,14 +9,12 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/lreid_common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/tuning.smk"
 include: "workflow/rules/comparison.smk"
-include: "workflow/rules/ranklists_plan.smk"
 include: "workflow/rules/ranklists.smk"
 include: "workflow/rules/lreid.smk"
 include: "workflow/rules/report.smk"
@@ -25,4 +23,4 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        get_all_targets(),
+        PLAN.targets(),

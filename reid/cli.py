@@ -11,14 +11,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
+import reid.commands  # noqa: F401 - registers the sub-commands
+from reid.commands.base import COMMANDS
 from reid.errors import ReidError
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered sub-command."""
-    import reid.commands  # noqa: F401 - registers the sub-commands
-    from reid.commands.base import COMMANDS
-
     parser = argparse.ArgumentParser(
         prog="reid", description="Incremental person re-identification experiment suite."
     )

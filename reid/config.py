@@ -1,68 +1,61 @@
 """Configuration: load YAML with `_base_` inheritance, validate against the schema, fill defaults.
 
-The schema (`workflow/schemas/config.schema.yaml`) is the single source of defaults; the Snakefile
-and the CLI both validate through `validate_config`, so they see the same effective config.
+The schema (`reid/schemas/config.schema.yaml`, shipped in the package and filled from the
+registries by `reid.extensions`) is the single source of defaults; the Snakefile and the CLI
+both validate through `validate_config`, so they see the same effective config. The helpers
+(`deep_merge`, `canonical_json`, `stable_hash`, `normalise_numbers`) live in the leaf module
+`reid.helpers` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from reid.errors import ConfigError
+from reid.extensions import (
+    SCHEMA_PATH,
+    check_heads,
+    check_styles,
+    expand_all_methods,
+    load_schema,
+)
+from reid.helpers import (
+    YamlFileError,
+    canonical_json,
+    deep_merge,
+    normalise_numbers,
+    stable_hash,
+)
+from reid.helpers import read_yaml as _read_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
-
-def load_schema() -> dict[str, Any]:
-    """Read the config schema."""
-    if not SCHEMA_PATH.is_file():
-        raise ConfigError(
-            f"config schema not found at {SCHEMA_PATH}; install the package editable "
-            "(`pip install -e .`) from a clone of the repository"
-        )
-    from reid.extensions import fill_schema
-
-    return fill_schema(yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8")))
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge `override` into a copy of `base`: dicts recursively, everything else replaced."""
-    merged = copy.deepcopy(dict(base))
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
+__all__ = [
+    "REPO_ROOT",
+    "SCHEMA_PATH",
+    "canonical_json",
+    "deep_merge",
+    "load_config",
+    "load_file_with_bases",
+    "load_schema",
+    "normalise_numbers",
+    "read_yaml",
+    "stable_hash",
+    "validate_config",
+]
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """Read one YAML mapping, with a clear error naming the file."""
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist; pass an existing YAML file")
+    """Read one config file (a YAML mapping), with a clear error naming the file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(
-            f"config file {path} is not valid YAML{at}: {problem}; fix the syntax there"
-        ) from None
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"config file {path} must hold a mapping of keys, not {type(data).__name__}"
-        )
-    return data
+        return _read_yaml(path, "config file")
+    except YamlFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def load_file_with_bases(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -142,7 +135,7 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a config against the schema, returning a copy with defaults filled in."""
     filled = copy.deepcopy(dict(config))
     filled.pop("_base_", None)
-    _expand_all_methods(filled)
+    expand_all_methods(filled)
     validator = _defaults_filling_validator()(load_schema())
     errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
     if errors:
@@ -151,25 +144,9 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return filled
 
 
-def _expand_all_methods(config: dict[str, Any]) -> None:
-    """`comparison.methods: all` = every registered method and variant, in table order."""
-    from reid.strategies import comparison_methods
-
-    methods = (config.get("comparison") or {}).get("methods")
-    if not isinstance(methods, str):
-        return
-    if methods != "all":
-        raise ConfigError(
-            f"config key 'comparison.methods' is {methods!r}; expected 'all' or a list of "
-            f"{comparison_methods()} (see config/README.md)"
-        )
-    config["comparison"] = dict(config["comparison"], methods=comparison_methods())
-
-
 def _check_cross_keys(config: dict[str, Any]) -> None:
-    from reid.extensions import check_styles
-
     check_styles(config)
+    check_heads(config)
     names = [task["name"] for task in config["tasks"]]
     if len(set(names)) != len(names):
         raise ConfigError(f"config key 'tasks': task names must be unique, got {names}")
@@ -182,29 +159,3 @@ def _check_cross_keys(config: dict[str, Any]) -> None:
             raise ConfigError(
                 f"config key 'tasks[{i}].folder': source 'local' needs a folder or an archive"
             )
-
-
-def normalise_numbers(obj: Any) -> Any:
-    """A copy of `obj` where a float with an integral value is an int (`1.0` -> `1`, `-0.0`
-    -> `0`), so `lam: 1` and `lam: 1.0` name the same run. Booleans stay booleans."""
-    if isinstance(obj, Mapping):
-        return {key: normalise_numbers(value) for key, value in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [normalise_numbers(value) for value in obj]
-    if isinstance(obj, float) and obj.is_integer():
-        return int(obj)
-    return obj
-
-
-def canonical_json(obj: Any) -> str:
-    """The one serialisation of a settings object: sorted keys, normalised numbers, compact.
-
-    Hashes and Snakemake rule parameters both use it, so an equal config written in another
-    key order (or `1` for `1.0`) changes neither a run's name nor a rule's parameters."""
-    return json.dumps(normalise_numbers(obj), sort_keys=True, separators=(",", ":"), default=str)
-
-
-def stable_hash(obj: Any, length: int = 12) -> str:
-    """Short, stable hash of a JSON-serialisable object (key order and `1` vs `1.0` do not
-    matter)."""
-    return hashlib.sha1(canonical_json(obj).encode("utf-8")).hexdigest()[:length]

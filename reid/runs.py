@@ -16,26 +16,67 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from reid.config import stable_hash
+from reid import paths
+from reid.data import synthetic
+from reid.data.select import selection_of
+from reid.helpers import deep_merge, stable_hash
 from reid.io import file_lock
+from reid.models import neutral_model
 from reid.strategies import comparison_section, comparison_strategy, hashed_section
 
-RUNS_ROOT = Path("results/runs")
-RUN_OUTPUTS = ("model.pt", "history.csv", "metrics.json")
+RUNS_ROOT = Path(paths.runs_root())
+RUN_OUTPUTS = paths.RUN_OUTPUTS
 DATA_KEYS = ("dataset", "source", "url", "md5", "archive", "folder", "synthetic")
 # Training keys that change speed, not what is learnt: left out of a run's hash. The precision
 # (`amp`) changes the numbers, so it stays in.
 RUNTIME_TRAIN_KEYS = ("channels_last", "compile")
 
 
+def neutral_train(train: dict[str, Any]) -> dict[str, Any]:
+    """`train` as a spec records it: without the speed-only keys, and without each recipe key
+    that is at its no-op value (an epoch = one sampler pass, the `pk` sampler, no warm-up, step
+    settings under another schedule, cross-entropy alone, no `first_epochs`); a `step` schedule
+    drops the cyclical rate's keys. A config that
+    does not use those keys therefore records exactly what it recorded before they existed."""
+    out = {
+        key: copy.deepcopy(value) for key, value in train.items() if key not in RUNTIME_TRAIN_KEYS
+    }
+    if out.get("first_epochs") is None:
+        out.pop("first_epochs", None)
+    if out.get("epoch_length", "sampler") == "sampler":
+        out.pop("epoch_length", None)
+    if (out.get("batch") or {}).get("sampler", "pk") == "pk":
+        (out.get("batch") or {}).pop("sampler", None)
+    sched = out.get("scheduler") or {}
+    if sched.get("name") != "step":
+        sched.pop("milestones", None)
+        sched.pop("gamma", None)
+    else:  # the cyclical rate's keys do not shape a step schedule (new: no older hash)
+        sched.pop("max_lr", None)
+        sched.pop("half_cycle_epochs", None)
+    if not (sched.get("warmup") or {}).get("epochs", 0):
+        sched.pop("warmup", None)
+    loss = out.get("loss")
+    if loss is not None and loss.get("ce", 1) == 1 and not loss.get("triplet", 0):
+        out.pop("loss")
+    return out
+
+
+def method_model(config: dict[str, Any], method: str | None) -> dict[str, Any]:
+    """The `model` section a comparison method trains with: the config's `model`, then the
+    model piece its strategy declares (`register_strategy(model=...)`, e.g. DKP's head), then
+    `comparison.model_overrides.<method>`."""
+    overrides = (config.get("comparison") or {}).get("model_overrides") or {}
+    own = comparison_strategy(method).model if method else {}
+    return deep_merge(deep_merge(config["model"], own), overrides.get(method) or {})
+
+
 def task_data_identity(task: dict[str, Any]) -> dict[str, Any]:
     """The keys of a task that decide which images it holds (for generated data, the
     generator's version too: a generator that draws differently makes another dataset)."""
-    from reid.data.synthetic import GENERATOR_VERSION
-
     identity = {key: task.get(key) for key in DATA_KEYS}
     if task.get("source") == "synthetic":
-        identity["generator_version"] = GENERATOR_VERSION
+        identity["generator_version"] = synthetic.GENERATOR_VERSION
     else:
         identity.pop("synthetic")
     return identity
@@ -43,7 +84,8 @@ def task_data_identity(task: dict[str, Any]) -> dict[str, Any]:
 
 def dataset_dir(config: dict[str, Any], task: dict[str, Any]) -> str:
     """Folder (relative to the working directory) where a task's dataset is prepared."""
-    return f"{config['data']['root']}/{task['name']}-{stable_hash(task_data_identity(task), 8)}"
+    name = f"{task['name']}-{stable_hash(task_data_identity(task), 8)}"
+    return paths.dataset_dir(name, config["data"]["root"])
 
 
 def task_by_name(config: dict[str, Any], name: str) -> dict[str, Any]:
@@ -57,8 +99,6 @@ def task_by_name(config: dict[str, Any], name: str) -> dict[str, Any]:
 def task_entry(config: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
     """What a run spec records of a task: its prepared folder, data identity and selection
     (`select_ids`, `select_seed`, `split_file`; only those set, so other runs keep their hash)."""
-    from reid.data.select import selection_of
-
     return {
         "name": task["name"],
         "dataset": task["dataset"],
@@ -76,28 +116,30 @@ def phase_spec(
     seed: int | None = None,
     method: dict[str, Any] | None = None,
     train: dict[str, Any] | None = None,
+    model: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Spec of training phase `phase` (1-based) on `config['tasks'][phase - 1]`.
 
     Phase 1 carries no method (it is the same for every continual strategy, so it is shared);
     later phases carry only the keys of `method` their strategy reads (`Strategy.reads`), so a
-    setting of another strategy does not change their hash. `method` and `train` override the
-    config's sections for this phase only.
+    setting of another strategy does not change their hash. `method`, `train` and `model`
+    override the config's sections for this phase only. The model and training sections keep
+    only the keys that change what is trained (`neutral_model`, `neutral_train`); phase 1
+    trains `train.first_epochs` epochs when it is set.
     """
     if phase > 1 and parent is None:
         raise ValueError("a phase after the first needs a parent run")
-    train_cfg = {
-        key: copy.deepcopy(value)
-        for key, value in (config["train"] if train is None else train).items()
-        if key not in RUNTIME_TRAIN_KEYS
-    }
+    train_cfg = neutral_train(config["train"] if train is None else train)
+    first_epochs = train_cfg.pop("first_epochs", None)
+    if phase == 1 and first_epochs is not None:
+        train_cfg["epochs"] = first_epochs
     spec: dict[str, Any] = {
         "kind": "phase",
         "phase": phase,
         "parent": parent,
         "task": task_entry(config, config["tasks"][phase - 1]),
         "data": {k: config["data"][k] for k in ("height", "width", "skip_corrupt")},
-        "model": copy.deepcopy(config["model"]),
+        "model": neutral_model(config["model"] if model is None else model),
         "train": train_cfg,
         "method": None if phase == 1 else hashed_section(method or config["method"]),
         "seed": config["seed"] if seed is None else seed,
@@ -106,10 +148,14 @@ def phase_spec(
 
 
 def joint_spec(
-    config: dict[str, Any], *, seed: int | None = None, method: str = "joint"
+    config: dict[str, Any],
+    *,
+    seed: int | None = None,
+    method: str = "joint",
+    model: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Spec of training on all tasks at once (`joint`: the upper bound of the comparison)."""
-    spec = phase_spec(config, 1, None, seed=seed)
+    spec = phase_spec(config, 1, None, seed=seed, model=model)
     spec["kind"] = "joint"
     spec["phase"] = len(config["tasks"])
     spec["task"] = None
@@ -123,12 +169,14 @@ def run_hash(spec: dict[str, Any]) -> str:
     return stable_hash(spec)
 
 
-def main_chain(config: dict[str, Any], *, seed: int | None = None, method=None) -> list[dict]:
+def main_chain(
+    config: dict[str, Any], *, seed: int | None = None, method=None, model=None
+) -> list[dict]:
     """Specs of phases 1..T of the main run (or of one method and seed of the comparison)."""
     specs: list[dict[str, Any]] = []
     parent = None
     for phase in range(1, len(config["tasks"]) + 1):
-        spec = phase_spec(config, phase, parent, seed=seed, method=method)
+        spec = phase_spec(config, phase, parent, seed=seed, method=method, model=model)
         specs.append(spec)
         parent = run_hash(spec)
     return specs
@@ -146,7 +194,7 @@ def is_complete(directory: Path) -> bool:
 
 def read_spec(directory: Path) -> dict[str, Any]:
     """The spec a run folder was trained from."""
-    return json.loads((Path(directory) / "spec.json").read_text(encoding="utf-8"))
+    return json.loads((Path(directory) / paths.SPEC).read_text(encoding="utf-8"))
 
 
 @contextmanager
@@ -173,15 +221,17 @@ def comparison_plan(config: dict[str, Any]) -> list[dict[str, Any]]:
     entries = []
     for seed in config["comparison"]["seeds"]:
         for method in config["comparison"]["methods"]:
+            model = method_model(config, method)
             if not comparison_strategy(method).sequential:
-                specs = [joint_spec(config, seed=seed, method=method)]
+                specs = [joint_spec(config, seed=seed, method=method, model=model)]
                 last = run_hash(specs[0])
                 evals = [
                     {"step": len(names), "task": name, "task_index": j, "run": last}
                     for j, name in enumerate(names)
                 ]
             else:
-                specs = main_chain(config, seed=seed, method=method_section(config, method))
+                section = method_section(config, method)
+                specs = main_chain(config, seed=seed, method=section, model=model)
                 hashes = [run_hash(spec) for spec in specs]
                 evals = [
                     {"step": i + 1, "task": names[j], "task_index": j, "run": hashes[i]}

@@ -9,8 +9,10 @@ import torch
 from engine_helpers import chdir, prepare_all, tiny_config
 
 from reid.engine import Runtime, run_phase
+from reid.engine.trainer import ensure_run
 from reid.models import ModelConfig, MultiPipelineNet
-from reid.runs import main_chain, run_hash
+from reid.runs import main_chain, method_model, run_hash
+from reid.strategies import STRATEGIES
 
 RUNTIME = Runtime(device_name="cpu", threads=1)
 RUNS = Path("results/runs")
@@ -33,11 +35,19 @@ def trained(tmp_path_factory, name: str) -> dict:
 
 
 def phase_two(config: dict, name: str, **settings) -> dict:
-    """The phase-2 spec of strategy `name` (its `method.<name>` settings updated)."""
+    """The phase-2 spec of strategy `name` (its `method.<name>` settings updated). A strategy
+    that cannot train with the config's head trains with the model piece it brings
+    (`register_strategy(model=...)`, as in a comparison); the phase 1 of that model is trained
+    here, under the working directory's results/runs, unless it already is."""
     method = {**config["method"], "name": name}
     if settings:
         method[name] = {**method.get(name, {}), **settings}
-    return main_chain(config, method=method)[1]
+    heads = STRATEGIES.get(name).heads
+    if heads is None or config["model"]["head"] in heads:
+        return main_chain(config, method=method)[1]
+    first, second = main_chain(config, method=method, model=method_model(config, name))[:2]
+    ensure_run(first, RUNTIME, run_root=RUNS)
+    return second
 
 
 @dataclass

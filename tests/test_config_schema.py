@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from reid.cli import main
 from reid.config import load_config, load_schema, validate_config
 from reid.errors import ConfigError
+from reid.extensions import strategy_heads
 
 SCHEMA = load_schema()
 DEFAULTS = validate_config({})
@@ -109,10 +110,30 @@ def wrong_values(node: dict[str, Any]) -> st.SearchStrategy[Any]:
     return st.one_of(options)
 
 
+# Keys whose values must agree with other keys (checked after the schema; tested with their
+# partners in test_heads.py and test_recipe_training.py): kept at their defaults here. A method
+# may need another head than the default model's (`register_strategy(heads=...)`).
+CROSS_CHECKED = {("model", "head"), ("model", "classifier"), ("method", "name")} | {
+    path for path in LEAVES if path[:2] == ("comparison", "model_overrides")
+}
+
+
+def free_values(path: tuple[str, ...]) -> st.SearchStrategy[Any]:
+    """Values of a leaf that need no other key changed: `method.name` only among the strategies
+    that train with the default `model.head` (a strategy restricted to other heads, e.g.
+    PatchKD's BNNeck, is refused with it; that pairing is tested with the strategy)."""
+    if path == ("method", "name"):
+        head = DEFAULTS["model"]["head"]
+        heads = {name: strategy_heads(name) for name in LEAVES[path]["enum"]}
+        return st.sampled_from([n for n, h in heads.items() if h is None or head in h])
+    return valid_values(LEAVES[path])
+
+
 @st.composite
 def overrides(draw) -> dict[tuple[str, ...], Any]:
-    paths = draw(st.lists(st.sampled_from(sorted(LEAVES)), unique=True, max_size=6))
-    return {path: draw(valid_values(LEAVES[path])) for path in paths}
+    free = sorted(set(LEAVES) - CROSS_CHECKED)
+    paths = draw(st.lists(st.sampled_from(free), unique=True, max_size=6))
+    return {path: draw(free_values(path)) for path in paths}
 
 
 @SETTINGS
@@ -175,8 +196,8 @@ def test_wrong_type_is_refused_naming_the_dotted_key(data) -> None:
 @given(st.data())
 def test_base_child_overrides_one_key_and_inherits_the_rest(data) -> None:
     base = data.draw(overrides(), label="base")
-    path = data.draw(st.sampled_from(sorted(LEAVES)), label="child key")
-    value = data.draw(valid_values(LEAVES[path]), label="child value")
+    path = data.draw(st.sampled_from(sorted(set(LEAVES) - CROSS_CHECKED)), label="child key")
+    value = data.draw(free_values(path), label="child value")
     base_raw: dict[str, Any] = {}
     for key, item in base.items():
         _merge(base_raw, nest(key, item))

@@ -128,3 +128,41 @@ def test_paired_differences_only_pair_common_seeds_and_need_two():
     noisy = _metrics({"covariance": [30.0, 45.0, 50.0], "lwf": [35.0, 40.0, 50.0]})
     row = paired_differences(noisy, "covariance").query("statistic == 'average'").iloc[0]
     assert bool(row["exceeds_noise"]) is False
+
+
+def test_one_interval_for_every_table_that_leaves_out_infinite_values():
+    import numpy as np
+
+    import reid.continual.table as continual
+    import reid.lreid.table as lreid
+    from reid import stats
+
+    assert continual.interval is lreid.interval is stats.interval
+    # A diverged seed (an infinite difference) is left out, not averaged in: the old
+    # `~np.isnan` copy gave n=3 and an infinite mean here.
+    result = stats.interval(np.array([1.0, 3.0, math.inf, math.nan, -math.inf]))
+    assert result["n"] == 2 and result["mean"] == pytest.approx(2.0)
+    assert result["std"] == pytest.approx(math.sqrt(2.0))
+    assert math.isnan(stats.interval([])["mean"]) and stats.interval([])["n"] == 0
+    summary = seed_summary(
+        pd.DataFrame(
+            {
+                "method": ["a", "a", "a"],
+                "metric": ["mAP"] * 3,
+                "average": [10.0, 12.0, math.inf],
+                "forgetting": [1.0, 1.0, 1.0],
+                "bwt": [0.0, 0.0, 0.0],
+                "task1_final": [5.0, 5.0, 5.0],
+            }
+        )
+    )
+    row = summary[summary.statistic == "average"].iloc[0]
+    assert row["n"] == 2 and row["mean"] == pytest.approx(11.0)
+
+
+def test_finite_number_is_one_helper():
+    from reid.helpers import finite_number
+
+    assert finite_number("1.5") == 1.5 and finite_number(2) == 2.0
+    assert finite_number(None) is None and finite_number("x") is None
+    assert finite_number(math.nan) is None and finite_number(-math.inf) is None

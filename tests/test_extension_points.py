@@ -24,8 +24,9 @@ from reid.engine import run_phase
 from reid.engine.checkpoint import load_checkpoint, save_checkpoint
 from reid.engine.trainer import open_phase
 from reid.errors import ConfigError
-from reid.report.build import STUDY_TITLES
-from reid.report.methods import METHOD_LABELS
+from reid.plans.report import default_settings
+from reid.report_tables import REPORT_TABLES, page_order
+from reid.report_tables.comparison import METHOD_LABELS
 from reid.runs import comparison_plan, main_chain, run_hash
 from reid.strategies import (
     STRATEGIES,
@@ -35,7 +36,7 @@ from reid.strategies import (
     method_labels,
     sequential_methods,
 )
-from reid.tuning.studies import STUDIES, STUDY_NAMES
+from reid.tuning.studies import STUDIES
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,14 @@ def test_schema_names_are_the_registries() -> None:
 def test_report_and_study_labels_are_the_registries() -> None:
     assert list(method_labels()) == comparison_methods()
     assert method_labels() == METHOD_LABELS
-    assert list(STUDY_TITLES) == list(STUDY_NAMES) == STUDIES.names()
+    settings = default_settings({})
+    assert [s["name"] for s in settings["studies"]] == STUDIES.names()
+    assert [s["heading"] for s in settings["studies"]] == [s.heading for _, s in STUDIES.items()]
+    assert [b["name"] for b in settings["blocks"]] == [t.name for t in page_order()]
+    assert sorted(b["name"] for b in settings["blocks"]) == sorted(REPORT_TABLES.names())
+    # every table a study feeds is registered, and fed by one study only
+    fed = [table for _, study in STUDIES.items() for table in study.tables]
+    assert set(fed) <= set(REPORT_TABLES.names()) and len(fed) == len(set(fed))
 
 
 def test_unknown_method_is_refused_in_one_line_listing_every_method(capsys) -> None:
@@ -347,3 +355,26 @@ def test_strategy_to_keeps_a_shared_tensor_shared() -> None:
     strategy.to(torch.device("meta"))
     assert strategy.anchor.device.type == "meta"
     assert strategy.per_task[0]["anchor"] is strategy.anchor
+
+
+class ModelPieceStrategy(Strategy):
+    """A strategy that trains with its own model piece in a comparison."""
+
+    name = "piece"
+    reads = ("trainable",)
+    model = {"head": "bnneck", "classifier": "growing"}
+
+
+def test_a_strategy_brings_its_model_piece_to_the_comparison(monkeypatch) -> None:
+    """`register_strategy(model=...)`: the comparison trains the method with it, under
+    `comparison.model_overrides`; the other methods keep the config's model."""
+    from reid.runs import method_model
+
+    monkeypatch.setitem(STRATEGIES._items, "piece", ModelPieceStrategy)
+    raw = yaml.safe_load(TINY.read_text())
+    config = validate_config(raw)
+    assert method_model(config, "piece")["head"] == "bnneck"
+    assert method_model(config, "piece")["classifier"] == "growing"
+    assert method_model(config, "finetune")["head"] == config["model"]["head"] == "pipeline"
+    config["comparison"]["model_overrides"] = {"piece": {"classifier": "per_task"}}
+    assert method_model(config, "piece")["classifier"] == "per_task"

@@ -16,17 +16,61 @@ from reid.losses import (
 )
 
 
+def _pooled(x: torch.Tensor) -> list[list[float]]:
+    """[K, C] or [K, C, H, W] as K lists of C spatial means, with loops."""
+    rows = []
+    for item in x.tolist():
+        if isinstance(item[0], list):
+            item = [sum(sum(r) for r in ch) / (len(ch) * len(ch[0])) for ch in item]
+        rows.append(item)
+    return rows
+
+
+def eq1_loop(pa, pb, na, nb, lam, alpha, beta, couples) -> float:
+    """Eq. (1)–(2) with loops: d_k = (P'_k − P_k) − (N'_k − N_k); `summed`: A = λ(α Σ_k d_k − β),
+    X = A Aᵀ, loss = Σ_ij X_ij; `separate`: the same per couple, summed over couples."""
+    p, q, n, m = (_pooled(t) for t in (pa, pb, na, nb))
+    channels = len(p[0])
+    d = [
+        [(q[k][i] - p[k][i]) - (m[k][i] - n[k][i]) for i in range(channels)] for k in range(len(p))
+    ]
+    groups = [[sum(row[i] for row in d) for i in range(channels)]] if couples == "summed" else d
+    total = 0.0
+    for diff in groups:
+        a = [lam * (alpha * diff[i] - beta) for i in range(channels)]
+        total += sum(a[i] * a[j] for i in range(channels) for j in range(channels))
+    return total
+
+
+@pytest.mark.parametrize("couples", ["summed", "separate"])
 @pytest.mark.parametrize("k", [1, 3, 8])
 @pytest.mark.parametrize("spatial", [False, True])
-def test_loss_equals_explicit_cxc_form(k: int, spatial: bool) -> None:
+def test_loss_equals_eq1_with_loops_and_the_explicit_cxc_form(
+    k: int, spatial: bool, couples: str
+) -> None:
     gen = torch.Generator().manual_seed(k)
     shape = (k, 16, 4, 2) if spatial else (k, 16)
     args = [torch.randn(shape, generator=gen, dtype=torch.float64) for _ in range(4)]
     for lam, alpha, beta in [(1.0, 1e-9, 0.0), (0.7, 0.5, 0.1), (1.3, 2.0, -0.3)]:
-        fast = covariance_loss(*args, lam=lam, alpha=alpha, beta=beta)
-        slow = explicit_covariance_loss(*args, lam=lam, alpha=alpha, beta=beta)
+        fast = covariance_loss(*args, lam=lam, alpha=alpha, beta=beta, couples=couples)
+        slow = explicit_covariance_loss(*args, lam=lam, alpha=alpha, beta=beta, couples=couples)
+        loop = eq1_loop(*args, lam, alpha, beta, couples)
         assert fast.shape == ()
         assert torch.allclose(fast, slow, rtol=1e-10, atol=1e-30)
+        assert float(fast) == pytest.approx(loop, rel=1e-9, abs=1e-30)
+
+
+def test_couples_are_summed_inside_a_before_squaring() -> None:
+    """Two couples whose channel sums are +1 and −1: eq. (1) as printed (Σ inside A) gives 0;
+    squaring each couple separately gives 2 λ² α²."""
+    zero = torch.zeros(2, 2)
+    pb = torch.tensor([[0.25, 0.75], [-0.5, -0.5]])  # d_1 sums to +1, d_2 to −1
+    lam, alpha = 2.0, 3.0
+    assert covariance_loss(zero, pb, zero, zero, lam, alpha).item() == 0.0
+    separate = covariance_loss(zero, pb, zero, zero, lam, alpha, couples="separate").item()
+    assert separate == pytest.approx(2 * lam**2 * alpha**2)
+    # β is subtracted once per channel of A (not once per couple): (λ(α·0 − 2β))² with C = 2
+    assert covariance_loss(zero, pb, zero, zero, lam, alpha, 0.5).item() == pytest.approx(4.0)
 
 
 def test_loss_hand_computed() -> None:

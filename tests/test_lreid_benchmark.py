@@ -200,27 +200,26 @@ def test_tables_seen_unseen_averages_and_transfer(tmp_path: Path) -> None:
 
 
 def test_report_section_shows_ours_published_and_banner(tmp_path: Path) -> None:
-    from reid.report.build import render
-    from reid.report.lreid import section
+    from reid.report.build import _lreid, render
+    from reid.report_tables.lreid import section
 
     data = dataset_results(fake_manifest(tmp_path, 0.0))
-    tables = tmp_path / "results" / "tables"
-    tables.mkdir(parents=True)
-    summary(seed_results(data)).to_csv(tables / "lreid.csv", index=False)
-    data.to_csv(tables / "lreid_datasets.csv", index=False)
-    config = {
-        "benchmark": {"enabled": True, "features": "mean:all"},
-        "tasks": [{"dataset": "market1501", "source": "synthetic"}],
-    }
-    context = section(tmp_path / "results", config, synthetic=True)
-    assert context["run"] and context["ours"][0]["method"] == "finetune"
-    assert context["ours"][0]["cells"][0] == "55.0"  # Seen-Avg mAP after the last step
+    part = section(summary(seed_results(data)), data, order=[])
+    assert part["run"] and part["ours"][0]["method"] == "finetune"
+    assert part["ours"][0]["cells"][0]["mean"] == pytest.approx(55.0)  # Seen-Avg mAP, last step
+    settings = {"synthetic": True, "lreid": {"enabled": True, "order": "order 1"}}
+    context = _lreid(part | {"features": "mean:all"}, settings)
+    assert context["ours"][0]["cells"][0] == "55.0"
     assert any(row["method"] == "DASK (AAAI'25)" for row in context["published"])
+    finetune = next(row for row in context["published"] if row["ours"] == "finetune")
+    assert finetune["ours_cells"][0] == "55.0"  # our Seen-Avg mAP beside the published row
+    lstkc = next(row for row in context["published"] if row["ours"] == "lstkc")
+    assert lstkc["ours_cells"] is None  # not in this comparison
     html = render(minimal_context(context))
+    assert 'class="num ours">55.0<' in html and ">not run<" in html
     assert "Lifelong re-ID benchmark" in html and 'id="lreid-banner"' in html
-    assert "mean:all" in html
-    missing = section(tmp_path / "nothing", config, synthetic=True)
-    assert missing["run"] is False
+    assert "mean:all" in html and "order 1" in html
+    assert _lreid(None, settings)["run"] is False
 
 
 def minimal_context(lreid: dict) -> dict:
@@ -229,6 +228,7 @@ def minimal_context(lreid: dict) -> dict:
         "title": "t",
         "generated": "now",
         "synthetic": True,
+        "answer": {"run": False},
         "tables": [],
         "figures": {},
         "ratio_text": "",
@@ -236,13 +236,7 @@ def minimal_context(lreid: dict) -> dict:
         "studies": [],
         "comparison": {"run": False},
         "lreid": lreid,
-        "provenance": {
-            "commit": "x",
-            "device": "cpu",
-            "versions": [],
-            "benchmarks": None,
-            "config_yaml": "",
-        },
+        "provenance": {"commit": "x", "device": "cpu", "versions": [], "config_yaml": ""},
     }
 
 

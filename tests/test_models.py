@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import urllib.error
 
 import pytest
@@ -168,3 +170,29 @@ def test_offline_imagenet_weights_name_the_file(monkeypatch, tmp_path) -> None:
     assert str(expected) in str(err.value)
     with pytest.raises(ConfigError):
         build_backbone(ModelConfig(backbone="resnet18", weights="IMAGENET9K"))
+
+
+def test_tiny_resnet_is_a_small_resnet_trunk_without_torchvision() -> None:
+    """The demo backbone: torchvision's trunk layout with fewer channels; seeded; no weights to
+    download; building it imports no torchvision (a job's start-up is shorter)."""
+    torch.manual_seed(0)
+    net = MultiPipelineNet(ModelConfig(backbone="tiny_resnet", input_size=(64, 32), last_stride=1))
+    torch.manual_seed(0)
+    again = MultiPipelineNet(
+        ModelConfig(backbone="tiny_resnet", input_size=(64, 32), last_stride=1)
+    )
+    assert net.out_channels == 256 and net.feature_hw == (4, 2)
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(net.state_dict().values(), again.state_dict().values(), strict=True)
+    )
+    assert net.base(torch.zeros(2, 3, 64, 32)).shape == (2, 256, 4, 2)
+    with pytest.raises(ConfigError, match="no pretrained weights"):
+        MultiPipelineNet(ModelConfig(backbone="tiny_resnet", weights="imagenet"))
+    code = (
+        "import sys; from reid.models import ModelConfig, MultiPipelineNet; "
+        "MultiPipelineNet(ModelConfig(backbone='tiny_resnet', input_size=(64, 32))); "
+        "print('torchvision' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,4 +1,5 @@
-"""The HTML report: the paper's tables beside ours, banner, escaping, missing inputs, figures."""
+"""The HTML report: the paper's tables beside ours, banner, escaping, missing inputs, figures;
+it opens only the files it is given."""
 
 from __future__ import annotations
 
@@ -8,24 +9,23 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_report_fixtures import TABLE_IDS, fake_config, make_results, parse_tables
+from test_report_fixtures import (
+    TABLE_IDS,
+    build,
+    fake_config,
+    make_results,
+    parse_tables,
+    settings,
+)
 
-import reid.commands.report  # noqa: F401 - registers `reid report` until commands/ imports it
+from reid import paper
 from reid.cli import main
-from reid.report import paper
 from reid.report.build import build_report
+from reid.report.inputs import ReportInputs
 
 
 def _build(kwargs: dict, out: Path, config: dict | None = None) -> str:
-    build_report(
-        kwargs["results"],
-        out,
-        config=config or fake_config(),
-        datasets=kwargs["datasets"],
-        provenance=kwargs["provenance"],
-        main_run_hashes=kwargs["main_run_hashes"],
-    )
-    return out.read_text(encoding="utf-8")
+    return build(kwargs, out, config)
 
 
 @pytest.fixture(scope="module")
@@ -119,16 +119,7 @@ def test_figures_are_embedded_and_nothing_external(full):
 
 
 def test_missing_optional_inputs_show_not_run(tmp_path):
-    results = tmp_path / "results"
-    results.mkdir()
-    out = build_report(
-        results,
-        tmp_path / "index.html",
-        config={},
-        datasets=[],
-        provenance=None,
-        main_run_hashes=[],
-    )
+    out = build_report(ReportInputs(), tmp_path / "index.html", settings=settings({}), config={})
     html = out.read_text(encoding="utf-8")
     tables = parse_tables(html)
     for table_id in TABLE_IDS:
@@ -136,22 +127,22 @@ def test_missing_optional_inputs_show_not_run(tmp_path):
         assert rows and all(r["ours"]["text"] == "not run" for r in rows), table_id
         assert all(r["paper"]["value"] for r in rows if r["setting"]["text"] != "")
     assert "study lambda: not run" in html
+    assert "not run: the lambda study (config keys ablations.lambdas" in html
     assert "method comparison: not run" in html
     assert 'id="synthetic-banner"' not in html
 
 
 def test_partial_results_keep_the_rest(tmp_path):
     kwargs = make_results(tmp_path, journal=False)
-    results = kwargs["results"]
-    (results / "tables" / "study_optimizer.csv").unlink()
-    (results / "tables" / "continual.csv").unlink()
-    shutil.rmtree(results / "benchmarks")
+    tables_dir = kwargs["results"] / "report" / "tables"
+    (tables_dir / "study_optimizer.json").unlink()
+    (tables_dir / "comparison.json").unlink()
     html = _build(kwargs, tmp_path / "partial.html")
     tables = parse_tables(html)
     assert all(r["ours"]["text"] == "not run" for r in tables["table-optimizer"])
     assert float(tables["table-batch-size"][0]["ours"]["value"]) == 57.5
-    assert "history read from the study table" in html
-    assert "benchmarks: not run" in html
+    assert "method comparison: not run" in html
+    assert "study batch_size: not run" in html  # its section needs the study itself
 
 
 def test_cli_writes_the_report(tmp_path, capsys):
@@ -159,26 +150,46 @@ def test_cli_writes_the_report(tmp_path, capsys):
     config = tmp_path / "config.json"
     config.write_text(json.dumps(fake_config()), encoding="utf-8")
     out = tmp_path / "site" / "index.html"
+    files = kwargs["files"]
     code = main(
-        [
-            "report",
-            "--results",
-            str(kwargs["results"]),
-            "--out",
-            str(out),
-            "--config-json",
-            f"@{config}",
-            "--datasets",
-            *map(str, kwargs["datasets"]),
-            "--provenance",
-            str(kwargs["provenance"]),
-            "--main-runs",
-            ",".join(kwargs["main_run_hashes"]),
-        ]
+        ["report", "--out", str(out), "--config-json", f"@{config}"]
+        + ["--settings-json", json.dumps(settings())]
+        + ["--tables", *map(str, files.tables), "--histories", *map(str, files.histories)]
+        + ["--metrics", *map(str, files.metrics), "--provenance", str(files.provenance)]
+        + ["--ranklists"]
     )
     assert code == 0
     assert str(out) in capsys.readouterr().out
     assert 'id="table-results"' in out.read_text(encoding="utf-8")
+
+
+def test_the_report_opens_only_the_files_it_is_given(tmp_path):
+    """Copy only the given files to a fresh folder: the same page (the time stamp aside)."""
+    kwargs = make_results(tmp_path / "full")
+    files = kwargs["files"]
+    fresh = tmp_path / "fresh"
+    moved = {}
+    for path in files.files():
+        target = fresh / path.relative_to(tmp_path / "full")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        moved[path] = target
+    copied = ReportInputs(
+        tables=[moved[p] for p in files.tables],
+        histories=[moved[p] for p in files.histories],
+        metrics=[moved[p] for p in files.metrics],
+        ranklists=[],
+        provenance=moved[files.provenance],
+    )
+    first = build(kwargs, tmp_path / "first.html")
+    second = build({"files": copied}, tmp_path / "second.html")
+    assert len(list(fresh.rglob("*.*"))) == len(moved)  # nothing but the given files
+    assert _without_time(first) == _without_time(second)
+    assert 'id="table-lambda"' in second and "heatmap-covariance" in second
+
+
+def _without_time(html: str) -> str:
+    return re.sub(r"Generated [^.]*UTC", "Generated", html)
 
 
 def test_cli_reports_a_missing_results_folder(tmp_path, capsys):
@@ -187,8 +198,11 @@ def test_cli_reports_a_missing_results_folder(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
 
 
-def test_main_runs_default_to_the_results_table(tmp_path):
+def test_a_report_by_hand_finds_the_files_of_a_results_folder(tmp_path):
+    """`reid report --results R` alone: report tables, the main runs they name, provenance."""
     kwargs = make_results(tmp_path, journal=False)
-    html = _build({**kwargs, "main_run_hashes": []}, tmp_path / "default.html")
-    assert 'id="table-runs"' in html
-    assert "bbbb2222" in html
+    out = tmp_path / "by-hand.html"
+    assert main(["report", "--results", str(kwargs["results"]), "--out", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert 'id="table-runs"' in html and "bbbb2222" in html
+    assert float(parse_tables(html)["table-optimizer"][1]["ours"]["value"]) == 58.0

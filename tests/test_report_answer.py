@@ -1,4 +1,5 @@
-"""The report's opening answer, from a fake α study, run histories and method comparison."""
+"""The report's opening answer (a report table fed by the α study, computed by its aggregate
+job), from a fake α study, its runs' histories and the method comparison."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from reid.report.answer import answer
+from reid.report_tables.answer import answer, answer_table
+from reid.report_tables.base import TableInputs
 
 ALPHAS = {1e-9: 1e-14, 1e-3: 1e-4, 1e-1: 0.2, 1.0: 3.0}  # α -> cov / ce of its runs
 
@@ -40,6 +42,14 @@ def _study(results: Path, forgetting: dict[float, list[float]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _histories(results: Path):
+    def history(run: str) -> pd.DataFrame | None:
+        path = results / "runs" / run / "history.csv"
+        return pd.read_csv(path) if path.is_file() else None
+
+    return history
+
+
 def _continual(finetune: list[float], lwf: list[float]) -> pd.DataFrame:
     rows = []
     for method, values in (("finetune", finetune), ("lwf", lwf)):
@@ -59,7 +69,10 @@ def test_answer_names_the_onset_and_the_paired_forgetting_differences(tmp_path):
         },
     )
     result = answer(
-        study, _continual([20.0, 22.0, 18.0], [9.0, 14.0, 7.0]), tmp_path, ["market", "duke"]
+        study,
+        _continual([20.0, 22.0, 18.0], [9.0, 14.0, 7.0]),
+        _histories(tmp_path),
+        ["market", "duke"],
     )
     assert result.run and result.seeds == 3
     text = " ".join(result.sentences)
@@ -75,15 +88,18 @@ def test_answer_names_the_onset_and_the_paired_forgetting_differences(tmp_path):
 
 def test_answer_when_the_term_never_acts(tmp_path):
     study = _study(tmp_path, {1e-9: [20.0, 21.0], 1e-3: [19.0, 22.0]})
-    result = answer(study, None, tmp_path, ["market", "duke"])
+    result = answer(study, None, _histories(tmp_path), ["market", "duke"])
     assert result.run
     assert result.sentences[0].startswith("At no α tried (1e-09, 0.001)")
     assert "finetune: not run" in " ".join(result.sentences)
 
 
 def test_no_alpha_study_is_not_run(tmp_path):
-    assert answer(None, None, tmp_path, ["market", "duke"]).run is False
-    assert answer(pd.DataFrame({"state": []}), None, tmp_path, ["market", "duke"]).run is False
+    assert answer(None, None, _histories(tmp_path), ["market", "duke"]).run is False
+    assert (
+        answer(pd.DataFrame({"state": []}), None, _histories(tmp_path), ["market", "duke"]).run
+        is False
+    )
 
 
 def test_answer_names_failed_alphas_and_dominating_ones(tmp_path):
@@ -95,9 +111,23 @@ def test_answer_names_failed_alphas_and_dominating_ones(tmp_path):
     result = answer(
         pd.concat([study, failed]),
         _continual([20.0, 22.0, 18.0], [9.0, 14.0, 7.0]),
-        tmp_path,
+        _histories(tmp_path),
         ["market", "duke"],
     )
     text = " ".join(result.sentences)
     assert "forgetting of task 1 (mAP) changes against fine-tuning by α = 1: +30.2 [" in text
     assert "Trials failed at α = 10 (1 of 10;" in text
+
+
+def test_the_answer_is_a_report_table_the_alpha_study_feeds(tmp_path):
+    from reid.tuning.studies import STUDIES
+
+    assert "answer" in STUDIES.get("alpha").tables
+    study = _study(tmp_path, {1e-9: [20.0, 22.0], 1e-3: [19.0, 22.0]})
+    inputs = TableInputs(
+        config={"tasks": [{"name": "market"}, {"name": "duke"}]},
+        study=study,
+        history=_histories(tmp_path),
+    )
+    table = answer_table(inputs)
+    assert table["run"] and table["rows"][0]["alpha"] == "1e-09"

@@ -8,9 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_report_fixtures import TABLE_IDS, fake_config, make_results
-
-from reid.report.build import build_report
+from test_report_fixtures import TABLE_IDS, build, make_results
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -54,14 +52,9 @@ def _browse(page: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
 def page(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("browser")
     kwargs = make_results(root)
-    return build_report(
-        kwargs["results"],
-        root / "report" / "index.html",
-        config=fake_config(),
-        datasets=kwargs["datasets"],
-        provenance=kwargs["provenance"],
-        main_run_hashes=kwargs["main_run_hashes"],
-    )
+    out = root / "report" / "index.html"
+    build(kwargs, out)
+    return out
 
 
 def test_page_loads_without_console_errors(page, tmp_path):

@@ -1,4 +1,5 @@
-"""The report's method comparison: table, accuracy-matrix heatmaps and computed verdicts."""
+"""The method comparison: its report tables (computed by the comparison job: statistics,
+matrices, verdicts) and how the report shows them (table, heatmaps, sentences)."""
 
 from __future__ import annotations
 
@@ -10,27 +11,17 @@ import pytest
 from test_report_fixtures import (
     COMPARISON_MAP,
     TableParser,
-    fake_config,
+    build,
     make_results,
     write_comparison,
 )
 
-from reid.report import inputs, methods
-from reid.report.build import build_report
-
-FILES = ("comparison.csv", "continual.csv", "continual_summary.csv")
+from reid.report.format import format_stat
+from reid.report_tables import comparison
 
 
 def _build(kwargs: dict, out: Path) -> str:
-    build_report(
-        kwargs["results"],
-        out,
-        config=fake_config(),
-        datasets=kwargs["datasets"],
-        provenance=kwargs["provenance"],
-        main_run_hashes=kwargs["main_run_hashes"],
-    )
-    return out.read_text(encoding="utf-8")
+    return build(kwargs, out)
 
 
 def section_html(html: str) -> str:
@@ -58,10 +49,8 @@ def tree_verdicts(tmp_path: Path, **kwargs) -> list[str]:
     """The section's sentences for a fake comparison tree (no figures drawn)."""
     tables = tmp_path / "results" / "tables"
     write_comparison(tables, **kwargs)
-    summary = methods.full_summary(
-        inputs.continual(tables.parent), inputs.continual_summary(tables.parent)
-    )
-    return methods.verdicts(summary, synthetic=True)
+    continual = pd.read_csv(tables / "continual.csv")
+    return comparison.verdicts(comparison.full_summary(continual, None), synthetic=True)
 
 
 def _one(sentences: list[str], start: str, metric: str = "mAP") -> str:
@@ -141,14 +130,12 @@ def test_seed_noise_sentence_differs_between_one_and_three_seeds(tmp_path):
 def test_three_seeds_show_mean_std_and_interval(tmp_path):
     tables = tmp_path / "results" / "tables"
     write_comparison(tables, seeds=(0, 1, 2))
-    summary = methods.full_summary(
-        inputs.continual(tables.parent), inputs.continual_summary(tables.parent)
-    )
-    rows = {row["method"]: row for row in methods.table_rows(summary)}
-    cells = {cell.key: cell.text for cell in rows["covariance"]["cells"]}
+    summary = comparison.full_summary(pd.read_csv(tables / "continual.csv"), None)
+    rows = {row["method"]: row for row in comparison.table_rows(summary)}
+    cells = {cell["key"]: format_stat(cell) for cell in rows["covariance"]["cells"]}
     assert cells["mAP-task1_final"] == "36.0 ± 0.8 [34.0, 38.0]"
     assert cells["mAP-task1_first"] == "40.0 ± 0.8 [38.0, 42.0]"
-    joint = {cell.key: cell.text for cell in rows["joint"]["cells"]}
+    joint = {cell["key"]: format_stat(cell) for cell in rows["joint"]["cells"]}
     assert joint["rank1-bwt"] == "n/a"
 
 
@@ -160,52 +147,32 @@ def test_joint_sentence_names_separated_methods_with_seeds(tmp_path):
 
 
 def test_format_of_single_values_and_missing_ones():
-    assert methods.format_stat({"n": 1, "mean": 12.345, "std": float("nan")}) == "12.3"
-    assert methods.format_stat({"n": 0, "mean": float("nan")}) == "n/a"
-    assert methods.format_stat({}) == "n/a"
+    assert format_stat({"n": 1, "mean": 12.345, "std": float("nan")}) == "12.3"
+    assert format_stat({"n": 0, "mean": float("nan")}) == "n/a"
+    assert format_stat({}) == "n/a"
 
 
-def test_missing_comparison_files_say_not_run(tmp_path):
+def test_missing_comparison_tables_say_not_run(tmp_path):
     kwargs = make_results(tmp_path, journal=False)
-    tables = kwargs["results"] / "tables"
-    for name in FILES:
-        (tables / name).unlink()
+    (kwargs["results"] / "report" / "tables" / "comparison.json").unlink()
     section = section_html(_build(kwargs, tmp_path / "none.html"))
     assert "method comparison: not run" in section
     assert 'id="table-comparison"' not in section and "<img" not in section
 
 
-def test_only_continual_table_keeps_the_table_without_heatmaps(tmp_path):
-    kwargs = make_results(tmp_path, journal=False)
-    tables = kwargs["results"] / "tables"
-    for name in ("comparison.csv", "continual_summary.csv"):
-        (tables / name).unlink()
-    html = _build(kwargs, tmp_path / "partial.html")
-    section = section_html(html)
-    assert "accuracy matrices (comparison.csv): not run" in section
-    assert list(comparison_rows(html)) == list(COMPARISON_MAP)
+def test_without_an_accuracy_table_the_section_has_no_heatmaps(tmp_path):
+    tables = tmp_path / "results" / "tables"
+    write_comparison(tables)
+    part = comparison.section(None, pd.read_csv(tables / "continual.csv"), synthetic=True)
+    assert part["run"] and part["matrices"]["methods"] == []
+    assert [row["method"] for row in part["rows"]] == list(COMPARISON_MAP)
 
 
-def test_accuracy_table_alone_gives_the_continual_metrics(tmp_path):
+def test_the_section_is_not_recomputed_from_the_accuracy_table(tmp_path):
+    """Continual metrics come from continual.csv (the comparison job's), never recomputed."""
     tables = tmp_path / "results" / "tables"
     write_comparison(tables)
     results = pd.read_csv(tables / "comparison.csv")
-    built = methods.section(results, None, None, synthetic=False)
-    assert built.run and [row["method"] for row in built.rows] == list(COMPARISON_MAP)
-    assert len(built.heatmaps) == len(COMPARISON_MAP)
-    assert any("finetune clearly forgets task 1: mAP" in s for s in built.verdicts)
-
-
-def test_header_only_tables_say_not_run(tmp_path):
-    kwargs = make_results(tmp_path, journal=False)
-    tables = kwargs["results"] / "tables"
-    for name in FILES:
-        header = (tables / name).read_text(encoding="utf-8").splitlines()[0]
-        (tables / name).write_text(header + "\n", encoding="utf-8")
-    built = methods.section(
-        inputs.comparison(kwargs["results"]),
-        inputs.continual(kwargs["results"]),
-        inputs.continual_summary(kwargs["results"]),
-        synthetic=True,
-    )
-    assert not built.run
+    assert comparison.section(results, None, synthetic=False) == {"run": False}
+    empty = pd.read_csv(tables / "continual.csv").iloc[0:0]
+    assert comparison.section(results.iloc[0:0], empty, synthetic=True) == {"run": False}

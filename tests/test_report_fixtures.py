@@ -1,4 +1,5 @@
-"""A small fake results tree in the formats the report reads, and an HTML table parser."""
+"""A small fake results tree, its report tables computed as the rules compute them, the report's
+inputs and settings, and an HTML table parser."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from reid.report.inputs import ReportInputs
 
 TABLE_IDS = (
     "table-optimizer",
@@ -315,10 +318,12 @@ def make_results(root: Path, *, journal: bool = True) -> dict:
                 "final_ce": 1.6,
                 "final_cov": 1e-15,
                 "num_classes": 32,
+                "method": None if phase == 1 else "covariance",
+                "tasks": [task],
             },
         )
-        for evaluated in TASKS[:phase]:
-            _json(folder / "eval" / f"{evaluated}.json", _eval(evaluated, 0.6 - 0.1 * phase))
+        tasks = {evaluated: _eval(evaluated, 0.6 - 0.1 * phase) for evaluated in TASKS[:phase]}
+        _json(folder / "eval" / "tasks.json", {"tasks": tasks})
     datasets = []
     for task, dataset, ids in (("market", "market1501", 32), ("duke", "dukemtmcreid", 30)):
         folder = root / "resources" / "datasets" / f"{task}-abc"
@@ -334,14 +339,6 @@ def make_results(root: Path, *, journal: bool = True) -> dict:
             ],
         )
         datasets.append(folder / "READY.json")
-    bench = results / "benchmarks"
-    for rule, seconds in (("train", 12.5), ("train", 7.5), ("evaluate", 2.0)):
-        folder = bench / rule
-        folder.mkdir(parents=True, exist_ok=True)
-        count = len(list(folder.glob("*.tsv")))
-        (folder / f"job{count}.tsv").write_text(
-            f"s\th:m:s\tmax_rss\tmax_vms\n{seconds}\t0:00:{int(seconds):02d}\t512.5\t900\n"
-        )
     provenance = root / "provenance.json"
     _json(
         provenance,
@@ -354,12 +351,105 @@ def make_results(root: Path, *, journal: bool = True) -> dict:
     )
     if journal:
         write_journal(results / "optuna" / "journal.log")
+    tables = compute_report_tables(results, datasets, journal=journal)
+    files = ReportInputs(
+        tables=tables,
+        histories=[results / "runs" / run / "history.csv" for run in RUNS],
+        metrics=[results / "runs" / run / "metrics.json" for run in RUNS],
+        ranklists=[],
+        provenance=provenance,
+    )
     return {
         "results": results,
+        "files": files,
         "datasets": datasets,
         "provenance": provenance,
         "main_run_hashes": list(RUNS),
     }
+
+
+def compute_report_tables(results: Path, datasets: list[Path], *, journal: bool) -> list[Path]:
+    """The report tables files, computed from the fake tree as the rules compute them."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    from reid.report_tables import TableInputs, compute_tables
+    from reid.report_tables.comparison import section
+    from reid.report_tables.main import cmc_curves, dataset_rows, main_tables
+    from reid.report_tables.studies import study_section
+    from reid.tables import read_eval
+    from reid.tuning.studies import STUDIES as REGISTERED
+
+    tables = results / "tables"
+    out = results / "report" / "tables"
+    main = pd.read_csv(tables / "main_results.csv")
+    manifest = [
+        {"phase": r.phase, "task": r.task, "file": results / "runs" / r.run / "eval" / "tasks.json"}
+        for r in main.itertuples()
+    ]
+    evaluations = [read_eval(e["file"], e["task"]) for e in manifest]
+    histories = [pd.read_csv(results / "runs" / run / "history.csv") for run in RUNS]
+    written = out / "main.json"
+    _json(
+        written,
+        main_tables(main, dataset_rows(datasets), histories, cmc_curves(manifest, evaluations)),
+    )
+    files = [written]
+    continual = read(tables / "continual.csv")
+    if continual is not None:
+        results_frame = pd.read_csv(tables / "comparison.csv")
+        _json(
+            out / "comparison.json",
+            {"producer": "comparison", **section(results_frame, continual, synthetic=True)},
+        )
+        files.append(out / "comparison.json")
+    storage = None
+    if journal:
+        storage = optuna.storages.JournalStorage(
+            JournalFileBackend(str(results / "optuna" / "journal.log"))
+        )
+    for name in STUDIES:
+        frame = read(tables / f"study_{name}.csv")
+        if frame is None:
+            continue
+        best = json.loads((results / "optuna" / f"best_{name}.json").read_text())
+        inputs = TableInputs(
+            config=fake_config(),
+            study=frame,
+            best=best,
+            summary=read(tables / "continual_summary.csv"),
+            continual=continual,
+        )
+        part = {
+            "producer": f"study_{name}",
+            "tables": compute_tables(list(REGISTERED.get(name).tables), inputs),
+        }
+        if storage is not None:
+            study = optuna.load_study(study_name=name, storage=storage)
+            part["study"] = study_section(study, best, REGISTERED.get(name).heading, name)
+        _json(out / f"study_{name}.json", part)
+        files.append(out / f"study_{name}.json")
+    return files
+
+
+def read(path: Path) -> pd.DataFrame | None:
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def settings(config: dict | None = None) -> dict:
+    """The report's settings for a hand-made report of `config` (every table and study)."""
+    from reid.plans.report import default_settings
+
+    return default_settings(config if config is not None else fake_config())
+
+
+def build(kwargs: dict, out: Path, config: dict | None = None) -> str:
+    """The report of a fake tree, as HTML."""
+    from reid.report.build import build_report
+
+    config = config if config is not None else fake_config()
+    build_report(kwargs["files"], out, settings=settings(config), config=config)
+    return out.read_text(encoding="utf-8")
 
 
 class TableParser(HTMLParser):

@@ -16,10 +16,12 @@ from PIL import Image
 from reid.cli import main
 from reid.data.transforms import EvalTransform
 from reid.engine import Runtime, load_model, run_phase
+from reid.engine.ranklists import ranklist_for_run
 from reid.engine.trainer import load_bank
-from reid.evaluation import extract_features, pairwise_distance
-from reid.report import ranklists
+from reid.evaluation import extract_features, pairwise_distance, ranklists
+from reid.plans.report import default_settings
 from reid.report.build import build_report
+from reid.report.inputs import ReportInputs
 from reid.runs import main_chain, run_hash, task_entry
 
 RUNTIME = Runtime(device_name="cpu", threads=1)
@@ -97,7 +99,7 @@ def test_rank_list_of_a_trained_model_follows_its_features(trained) -> None:
     model_path, config = trained
     task = task_entry(config, config["tasks"][0])
     evaluation = config["evaluation"]
-    png, record = ranklists.ranklist_for_run(
+    png, record = ranklist_for_run(
         model_path, task, 0, evaluation, count=3, seed=0, top=10, runtime=RUNTIME
     )
     model, state = load_model(model_path)
@@ -135,13 +137,9 @@ def test_cli_writes_png_and_json_and_the_report_embeds_them(trained, tmp_path) -
     assert code == 0
     record = json.loads(out.with_suffix(".json").read_text())
     assert (record["label"], record["phase"], record["png"]) == ("finetune <main>", 1, out.name)
+    files = ReportInputs(ranklists=[out.with_suffix(".json")])
     html_path = build_report(
-        tmp_path / "results",
-        tmp_path / "report.html",
-        config={},
-        datasets=[],
-        provenance=None,
-        main_run_hashes=[],
+        files, tmp_path / "report.html", settings=default_settings({}), config={}
     )
     html = html_path.read_text(encoding="utf-8")
     assert 'id="ranklists"' in html
@@ -150,14 +148,7 @@ def test_cli_writes_png_and_json_and_the_report_embeds_them(trained, tmp_path) -
 
 
 def test_report_without_rank_lists_says_not_run(tmp_path) -> None:
-    (tmp_path / "results").mkdir()
     html = build_report(
-        tmp_path / "results",
-        tmp_path / "r.html",
-        config={},
-        datasets=[],
-        provenance=None,
-        main_run_hashes=[],
-        ranklist_files=[],
+        ReportInputs(), tmp_path / "r.html", settings=default_settings({}), config={}
     ).read_text(encoding="utf-8")
     assert "rank lists: not run" in html

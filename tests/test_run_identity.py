@@ -14,7 +14,7 @@ from engine_helpers import tiny_config
 from reid.config import canonical_json, stable_hash
 from reid.losses.covariance import CovarianceTerm, covariance_loss
 from reid.runs import dataset_dir, main_chain, run_hash
-from reid.tuning.studies import STUDY_NAMES, study_config, study_plan
+from reid.tuning.studies import STUDIES, study_config, study_plan
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def test_a_study_reads_only_its_own_settings(config):
     assert study_config(other, "batch_size") == study_config(config, "batch_size")
     assert name(other, "lambda") != name(config, "lambda")
     # The reduced settings give the same study as the whole config (every registered study).
-    for study in STUDY_NAMES:
+    for study in STUDIES.names():
         assert name(config, study) == study_plan(config, study).study_name
     # n_extra_trials reaches only the study that declares it (optuna_reads).
     extra = _with(config, "optuna.n_extra_trials", 3)
@@ -156,7 +156,8 @@ def test_equal_points_have_no_best():
 
 
 def test_lambda_verdict_names_no_best_within_noise():
-    from reid.report.compare import Row, _lambda_trend
+    from reid.report_tables.base import Row
+    from reid.report_tables.paper_tables import lambda_trend as _lambda_trend
 
     rows = [
         Row("λ = 0.7", "Rank-1", 83.3, 50.0),

@@ -12,10 +12,11 @@ import torch
 from engine_helpers import chdir
 from strategy_helpers import RUNS, RUNTIME, fake_bank, phase_two, tiny_model, trained
 
+from reid.data.transforms import EvalTransform
 from reid.engine import load_model, run_phase
 from reid.engine.checkpoint import load_checkpoint
 from reid.strategies import STRATEGY_STATE, PhaseContext, make_strategy
-from reid.strategies.ewc import ewc_penalty
+from reid.strategies.ewc import batch_squared_gradients, diagonal_fisher, ewc_penalty
 
 METHOD = {
     "name": "ewc",
@@ -102,3 +103,41 @@ def test_phase2_trains_with_the_penalty_and_saves_fisher_and_anchor(config: dict
     parent, _ = load_model(workdir / RUNS / spec["parent"] / "model.pt")
     for name, param in parent.base.named_parameters():
         assert torch.equal(entry["anchor"][name], param.detach())
+
+
+def _per_image_loop(model, bank, pipeline: int = 0) -> dict[str, torch.Tensor]:
+    """Kirkpatrick et al.'s empirical diagonal Fisher, one image at a time: the mean over images
+    of (∂ log p(y|x) / ∂θ)² with y the true label."""
+    params = dict(model.base.named_parameters())
+    fisher = {name: torch.zeros_like(p) for name, p in params.items()}
+    model.eval()
+    for image, label in zip(EvalTransform()(bank.images), bank.pids, strict=True):
+        logits = model(image[None], pipelines=[pipeline]).logits[-1]
+        log_p = torch.log_softmax(logits, dim=1)[0, label]
+        for name, g in zip(params, torch.autograd.grad(log_p, list(params.values())), strict=True):
+            fisher[name] += g.pow(2) / len(bank.pids)
+    return fisher
+
+
+def test_fisher_is_the_mean_squared_per_image_log_likelihood_gradient() -> None:
+    model, bank = tiny_model(2), fake_bank(ids=2, per_id=3)
+    fisher = diagonal_fisher(model, 0, bank, batches=2, batch_size=4, seed=0)  # covers all 6
+    expected = _per_image_loop(model, bank)
+    for name in expected:
+        torch.testing.assert_close(fisher[name], expected[name], rtol=1e-4, atol=1e-9)
+
+
+def test_batch_option_squares_the_batch_mean_gradient_instead() -> None:
+    """`fisher: batch` keeps the old estimate, (E g)² + Var(g)/B: not the per-image Fisher."""
+    model, bank = tiny_model(2), fake_bank(ids=2, per_id=3)
+    batch = batch_squared_gradients(model, 0, bank, batches=1, batch_size=6, seed=0)
+    params = dict(model.base.named_parameters())
+    model.eval()
+    logits = model(EvalTransform()(bank.images), pipelines=[0]).logits[-1]
+    loss = torch.nn.functional.cross_entropy(logits, bank.pids)
+    grads = torch.autograd.grad(loss, list(params.values()))
+    per_image = _per_image_loop(model, bank)
+    for name, g in zip(params, grads, strict=True):
+        torch.testing.assert_close(batch[name], g.pow(2), rtol=1e-4, atol=1e-12)
+    conv = "0.weight"
+    assert not torch.allclose(batch[conv], per_image[conv], rtol=0.1)

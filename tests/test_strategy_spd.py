@@ -74,10 +74,28 @@ def config(tmp_path_factory) -> dict:
 def test_phase2_trains_with_spd(config: dict) -> None:
     workdir = config["workdir"]
     spec = phase_two(config, "spd", weight=100.0)
-    assert spec["method"] == {"name": "spd", "trainable": "base_second", "spd": {"weight": 100.0}}
+    assert spec["method"] == {
+        "name": "spd",
+        "trainable": "base_second",
+        "spd": {"weight": 100.0},
+        "revision": 2,  # the float32 similarity fix: runs of the old code are not reused
+    }
     with chdir(workdir):
         run_phase(spec, RUNS / "spd", RUNTIME)
     history = pd.read_csv(workdir / RUNS / "spd" / "history.csv")
     assert (history["spd"] > 0).all()
     metrics = json.loads((workdir / RUNS / "spd" / "metrics.json").read_text())
     assert metrics["method"] == "spd" and metrics["final_spd"] == history["spd"].iloc[-1]
+
+
+def test_spd_loss_under_bf16_autocast_equals_fp32() -> None:
+    """Post-ReLU maps, learner = teacher + 1 % noise: the loss is ~1e-9, and bf16 products
+    (autocast casts `@` down even for float32 inputs) made it ~6e-8 before the fix."""
+    g = torch.Generator().manual_seed(0)
+    teacher = torch.rand(32, 512, 4, 2, generator=g)
+    learner = teacher * (1 + 0.01 * torch.randn(32, 512, 4, 2, generator=g))
+    fp32 = float(spd_loss(learner, teacher))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        bf16 = float(spd_loss(learner, teacher))
+    assert 1e-10 < fp32 < 1e-8
+    assert bf16 == pytest.approx(fp32, rel=1e-4)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import optuna
 import pytest
-from engine_helpers import tiny_config
+import yaml
+from engine_helpers import TINY, tiny_config
 
+from reid.config import validate_config
 from reid.runs import main_chain, run_hash
+from reid.strategies import STRATEGIES, register_strategy
 from reid.tuning.storage import (
     GRACE_ENV,
     HEARTBEAT_ENV,
@@ -18,7 +21,7 @@ from reid.tuning.storage import (
     redact,
     stale_numbers,
 )
-from reid.tuning.studies import STUDY_NAMES, enabled_studies, study_plan
+from reid.tuning.studies import STUDIES, enabled_studies, study_plan
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +79,12 @@ def test_ensembling_points_are_distinct_phase2_runs(config):
 
 def test_every_plan_has_a_grid_and_the_cap_counts_extra_trials(config):
     extra = dict(config, optuna=dict(config["optuna"], n_extra_trials=3))
-    for name in STUDY_NAMES:
+    for name in STUDIES.names():
         plan = study_plan(config, name)
         assert plan.grid and plan.objective_text
         assert plan.max_trials == len(plan.grid)
     assert study_plan(extra, "lambda").max_trials == len(config["ablations"]["lambdas"]) + 3
-    assert enabled_studies(config) == list(STUDY_NAMES)
+    assert enabled_studies(config) == STUDIES.names()
 
 
 def test_sampler_suggestions_build_plans(config):
@@ -127,3 +130,22 @@ def test_work_on_a_study_never_created_is_a_clear_error(tmp_path):
 
     with pytest.raises(StudyMissingError, match="reid tune create --study lambda"):
         load_study(str(tmp_path / "journal.log"), "lambda")
+
+
+def test_a_new_strategy_with_options_leaves_every_study_config_alone(monkeypatch) -> None:
+    """A study's rules get only the `method` sections it reads (the main method's, and the
+    covariance section the λ and α studies edit), so registering a strategy with options, whose
+    defaults the schema fills into `method`, re-runs no study."""
+    from reid.tuning.studies import STUDIES, study_config
+
+    raw = yaml.safe_load(TINY.read_text())
+    before = {name: study_config(validate_config(raw), name) for name in STUDIES.names()}
+    monkeypatch.setattr(STRATEGIES, "_items", dict(STRATEGIES._items))
+
+    @register_strategy("newcomer", "newcomer", options={"w": {"type": "number", "default": 1}})
+    class Newcomer(STRATEGIES.get("finetune")):
+        pass
+
+    config = validate_config(raw)
+    assert config["method"]["newcomer"] == {"w": 1}
+    assert {name: study_config(config, name) for name in STUDIES.names()} == before

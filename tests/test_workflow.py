@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,11 +19,13 @@ from workflow_helpers import (
     env,
     job_counts,
     make_project,
+    planned_job,
     snakemake,
 )
 
 from reid.config import load_config
-from reid.strategies import comparison_methods
+from reid.runs import main_chain, method_model, run_hash
+from reid.strategies import comparison_methods, comparison_strategy
 from reid.tuning.studies import enabled_studies, study_plan
 
 EVAL_KEYS = {
@@ -93,6 +96,29 @@ def test_whole_dag_writes_every_output(finished: Path) -> None:
     assert list((finished / "results" / "benchmarks" / "train").glob("*.tsv"))
 
 
+def test_the_report_reads_only_its_declared_inputs(finished: Path, tmp_path: Path) -> None:
+    """Copy the report rule's declared inputs, and nothing else, to a fresh folder and run its
+    command there: the same page (the time stamp aside)."""
+    proc = snakemake(finished, "-n", "-p", "--cores", "1", "--forcerun", "report")
+    inputs, command = planned_job(proc.stdout, "report")
+    assert any(path.endswith("report/tables/main.json") for path in inputs)
+    fresh = tmp_path / "fresh"
+    for path in inputs:
+        (fresh / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(finished / path, fresh / path)
+    (fresh / "results" / "logs" / "report").mkdir(parents=True, exist_ok=True)
+    subprocess.run(command, shell=True, cwd=fresh, env=env(), check=True)
+    files = {p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file()}
+    assert files - set(inputs) == {"results/report/index.html", "results/logs/report/report.log"}
+
+    def page(folder: Path) -> str:
+        html = (folder / "results" / "report" / "index.html").read_text(encoding="utf-8")
+        return re.sub(r"Generated [^.]*UTC", "Generated", html)
+
+    assert page(fresh) == page(finished)
+    assert 'id="table-lambda"' in page(fresh) and 'class="ranklist"' in page(fresh)
+
+
 def test_optuna_cli_lists_every_study(finished: Path) -> None:
     proc = subprocess.run(
         [str(BIN / "optuna"), "studies", "--storage", "results/optuna/journal.log", "-f", "json"],
@@ -136,10 +162,18 @@ def test_paper_config_dry_run_plans_expected_jobs(tmp_path: Path) -> None:
     paper = yaml.safe_load((folder / "config" / "paper.yaml").read_text())
     assert paper["comparison"]["methods"] == "all"
     others = len(comparison_methods()) - 2  # covariance and joint
-    assert counts["train_phase"] == 2 + others + 1
+    # A method that brings its own model piece (DKP's head) trains its own phase 1 too.
+    config = load_config([folder / "config" / "paper.yaml"])
+    shared = run_hash(main_chain(config)[0])
+    own = sum(
+        run_hash(main_chain(config, model=method_model(config, name))[0]) != shared
+        for name in comparison_methods()
+        if comparison_strategy(name).sequential
+    )
+    assert counts["train_phase"] == 2 + others + 1 + own
     # One evaluation job per run (all the run's tasks): the main phases, each baseline's
-    # phase 2 (phase 1 is shared) and joint.
-    assert counts["evaluate_run"] == 2 + others + 1
+    # phase 2 (phase 1 is shared unless the method brings its own model) and joint.
+    assert counts["evaluate_run"] == 2 + others + 1 + own
     assert counts["main_results"] == 1
     assert counts["comparison"] == 1
     for rule in ("study_create", "study_worker", "study_aggregate"):

@@ -4,12 +4,17 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 from workflow_helpers import TINY, copy_repo_configs, job_counts, make_project, snakemake
+
+from reid.config import load_config
+from reid.lreid.plan import benchmark_plan
+from reid.runs import run_hash
 
 SIZES = {"num_train_ids": 6, "num_test_ids": 4, "images_per_id": 4, "height": 64, "width": 32}
 
@@ -73,7 +78,31 @@ def test_lreid_tables_hold_seen_and_unseen_averages(finished: Path) -> None:
     assert row["seen_avg"] == pytest.approx(at2["rank1"].mean())
     # `last` resolved to the newest pipeline of each model, no task id used.
     assert set(at3["features"]) == {"pipeline:2"}
-    assert set(data.loc[data["method"] == "reference", "features"]) == {"base"}
+    # The untrained reference is phase 1's model before training: same kind of feature (FWT).
+    assert set(data.loc[data["method"] == "reference", "features"]) == {"pipeline:0"}
+
+
+def test_chain_jobs_give_the_same_tables(finished: Path) -> None:
+    """`benchmark.jobs: chain` (one job per method and seed) in the same results folder: the
+    finished runs are reused, a deleted one is trained again inside its chain's job, and the
+    tables equal those of the per-run jobs."""
+    tables = finished / "results" / "tables"
+    before = {name: pd.read_csv(tables / f"{name}.csv") for name in ("lreid", "lreid_datasets")}
+    last = before["lreid_datasets"]
+    last = last[(last["method"] == "finetune") & (last["step"] == 3)]["run"].iloc[0]
+    shutil.rmtree(finished / "results" / "runs" / last)
+    override = finished / "config" / "chain.yaml"
+    override.write_text(
+        yaml.safe_dump({"benchmark": {"enabled": True, "features": "last", "jobs": "chain"}})
+    )
+    chain = ["--configfile", str(override)]
+    plan = job_counts(snakemake(finished, "-n", "--cores", "2", *chain).stdout)
+    assert plan["lreid_chain"] == 2 and "lreid_evaluate" not in plan
+    snakemake(finished, "--cores", "2", *chain)
+    assert (finished / "results" / "runs" / last / "model.pt").is_file()
+    for name, frame in before.items():
+        after = pd.read_csv(tables / f"{name}.csv")
+        pd.testing.assert_frame_equal(after, frame)
 
 
 def test_selection_reaches_training(finished: Path) -> None:
@@ -103,8 +132,16 @@ def test_real_data_configs_plan_the_benchmark(tmp_path: Path) -> None:
         counts = job_counts(proc.stdout)
         assert counts["prepare_dataset"] == 12
         assert counts["lreid_reference"] == 3  # one untrained model per seed
-        # per seed: phase 1 shared, 4 more steps for each of the 4 sequential methods, one joint
-        assert counts["train_phase"] == 3 * (1 + 4 * 4 + 1)
+        config = load_config(
+            [folder / "config" / "config.yaml", folder / "config" / f"{name}.yaml"]
+        )
+        plan = benchmark_plan(config)
+        # every distinct run once: phase 1 shared by the methods of one model piece (the
+        # recipe's, the covariance variants' pipelines, a method's own), 4 more steps each
+        assert counts["train_phase"] == len({run_hash(spec) for spec in plan["specs"]})
+        methods = {e["method"] for e in plan["evals"]}
+        assert {"finetune", "lwf", "lstkc", "dkp", "patchkd", "joint"} <= methods
+        assert len(plan["chains"]) == 3 * len(config["comparison"]["methods"])
         assert counts["lreid_evaluate"] == counts["train_phase"]
         assert counts["lreid_tables"] == 1
 

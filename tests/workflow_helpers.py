@@ -63,3 +63,16 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
             break
         counts[parts[0]] = int(parts[1])
     return counts
+
+
+def planned_job(dry_run_output: str, rule: str) -> tuple[list[str], str]:
+    """The inputs and shell command of the one `rule` job of a `snakemake -n -p` output."""
+    lines = dry_run_output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"rule {rule}:")
+    inputs: list[str] = []
+    for line in lines[start + 1 :]:
+        if line.strip().startswith("input:"):
+            inputs = [item.strip() for item in line.split(":", 1)[1].split(",")]
+        if line.startswith("Shell command:"):
+            return inputs, line.split(":", 1)[1].strip()
+    raise AssertionError(f"no shell command of rule {rule} in the dry run")

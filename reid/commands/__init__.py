@@ -1,5 +1,5 @@
 """Sub-commands of the `reid` CLI, one module per concern."""
 
-from reid.commands import data, lreid, ranklist, report, tables, train, tune  # noqa: F401
+from reid.commands import config, data, lreid, ranklist, report, tables, train, tune  # noqa: F401
 
-__all__ = ["data", "lreid", "ranklist", "report", "tables", "train", "tune"]
+__all__ = ["config", "data", "lreid", "ranklist", "report", "tables", "train", "tune"]

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from reid.errors import ConfigError
+
 Handler = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {}
 
@@ -78,7 +80,6 @@ def load_cli_config(args: argparse.Namespace) -> dict[str, Any]:
     import yaml
 
     from reid.config import deep_merge, load_config
-    from reid.errors import ConfigError
 
     overrides: dict[str, Any] = {}
     for item in args.set:
@@ -102,7 +103,6 @@ def load_cli_config(args: argparse.Namespace) -> dict[str, Any]:
 
 def config_task(config: dict[str, Any], name: str, command: str) -> tuple[int, dict[str, Any]]:
     """The index and resolved entry of the config's task `name` (`--task`), or one clear error."""
-    from reid.errors import ConfigError
     from reid.runs import task_entry
 
     names = [t["name"] for t in config["tasks"]]

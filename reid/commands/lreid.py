@@ -7,14 +7,19 @@ import argparse
 from pathlib import Path
 
 from reid.commands.base import add_runtime_args, command, json_arg, runtime_from
+from reid.errors import ConfigError
+from reid.io import write_csv, write_json
 
 
 def _lreid_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["evaluate", "tables"])
+    parser.add_argument("action", choices=["evaluate", "chain", "tables"])
     add_runtime_args(parser)
     parser.add_argument("--model", type=Path, help="evaluate: a run's model.pt")
     parser.add_argument(
         "--reference", type=json_arg, help="evaluate: a reference spec (the untrained model)"
+    )
+    parser.add_argument(
+        "--specs", type=json_arg, help="chain: the run specs of one chain, in training order"
     )
     parser.add_argument("--sets", type=json_arg, help="evaluate: the benchmark sets (JSON)")
     parser.add_argument("--eval-json", type=json_arg, help="evaluate: the evaluation section")
@@ -22,16 +27,23 @@ def _lreid_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="evaluate: JSON; tables: CSV")
     parser.add_argument("--seeds", type=Path, help="tables: per-seed Seen-Avg / Unseen-Avg")
     parser.add_argument("--datasets", type=Path, help="tables: per-dataset results")
+    parser.add_argument(
+        "--report-tables", type=Path, help="tables: the benchmark's report tables (JSON)"
+    )
+    parser.add_argument(
+        "--order",
+        default="",
+        help="tables: comma-separated set names in the config's order (the report's columns)",
+    )
 
 
 @command(
     "lifelong",
-    "lifelong re-ID benchmark: evaluate a model on every set, or build tables",
+    "lifelong re-ID benchmark: evaluate a model on every set, train and evaluate a chain, or "
+    "build tables",
     _lreid_args,
 )
 def lreid(args: argparse.Namespace) -> int:
-    from reid.errors import ConfigError
-
     if args.action == "evaluate":
         if (
             args.sets is None
@@ -42,6 +54,10 @@ def lreid(args: argparse.Namespace) -> int:
                 "reid lifelong evaluate needs --sets, --eval-json and one of --model / --reference"
             )
         return _evaluate(args)
+    if args.action == "chain":
+        if args.specs is None or args.sets is None or args.eval_json is None:
+            raise ConfigError("reid lifelong chain needs --specs, --sets and --eval-json")
+        return _chain(args)
     if args.manifest is None:
         raise ConfigError("reid lifelong tables needs --manifest")
     return _tables(args)
@@ -50,7 +66,6 @@ def lreid(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from reid.io import write_json
     from reid.lreid.evaluate import evaluate_model_file
 
     runtime = runtime_from(args, {"device": "auto"})
@@ -62,8 +77,19 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chain(args: argparse.Namespace) -> int:
+    from reid.lreid.chain import chain_evaluations
+
+    runtime = runtime_from(args, {"device": "auto"})
+    runs = chain_evaluations(args.specs, args.sets, args.eval_json, runtime)
+    for run, result in runs.items():
+        mean = sum(item["mAP"] for item in result["sets"].values()) / max(1, len(result["sets"]))
+        print(f"{run}: mean mAP over {len(result['sets'])} sets {mean:.3f}")
+    write_json(args.out, {"runs": runs})
+    return 0
+
+
 def _tables(args: argparse.Namespace) -> int:
-    from reid.io import write_csv
     from reid.lreid.table import dataset_results, seed_results, summary
 
     data = dataset_results(args.manifest)
@@ -74,6 +100,11 @@ def _tables(args: argparse.Namespace) -> int:
         write_csv(args.seeds, seeds)
     if args.datasets:
         write_csv(args.datasets, data)
+    if args.report_tables:
+        from reid.report_tables.lreid import section
+
+        order = [name for name in args.order.split(",") if name]
+        write_json(args.report_tables, {"producer": "lreid", **section(table, data, order)})
     last = table[(table["step"] == table["step"].max()) & table["statistic"].str.endswith("avg")]
     print(last.to_string(index=False))
     return 0

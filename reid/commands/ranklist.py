@@ -15,6 +15,8 @@ from reid.commands.base import (
     load_cli_config,
     runtime_from,
 )
+from reid.errors import ConfigError
+from reid.io import write_bytes, write_json
 
 
 def _ranklist_args(parser: argparse.ArgumentParser) -> None:
@@ -37,8 +39,6 @@ def _ranklist_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(value: Any) -> dict[str, Any]:
-    from reid.errors import ConfigError
-
     missing = [k for k in ("task", "evaluation") if not isinstance(value, dict) or k not in value]
     if missing:
         raise ConfigError(f"reid ranklist --settings: give a JSON object with {', '.join(missing)}")
@@ -49,9 +49,7 @@ def _settings(value: Any) -> dict[str, Any]:
     "ranklist", "draw the top-k gallery images of seeded task queries (PNG + JSON)", _ranklist_args
 )
 def ranklist(args: argparse.Namespace) -> int:
-    from reid.errors import ConfigError
-    from reid.io import write_bytes, write_json
-    from reid.report.ranklists import ranklist_for_run
+    from reid.engine.ranklists import ranklist_for_run
 
     config: dict[str, Any] | None = None
     if args.settings is not None:

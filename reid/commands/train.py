@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reid import paths
 from reid.commands.base import (
     add_config_args,
     add_runtime_args,
@@ -16,6 +17,7 @@ from reid.commands.base import (
     load_cli_config,
     runtime_from,
 )
+from reid.io import write_json
 
 
 def _train_args(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +26,7 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", type=json_arg, help="a run spec as JSON or @file (rules use it)")
     parser.add_argument("--phase", type=int, help="phase of the config's main run to train")
     parser.add_argument("--run-dir", type=Path, help="run folder (default results/runs/<hash>)")
-    parser.add_argument("--runs-root", type=Path, default=Path("results/runs"))
+    parser.add_argument("--runs-root", type=Path, default=Path(paths.runs_root()))
 
 
 @command("train", "train one phase (resuming from its last checkpoint)", _train_args)
@@ -75,7 +77,6 @@ def _evaluate_args(parser: argparse.ArgumentParser) -> None:
 )
 def evaluate(args: argparse.Namespace) -> int:
     from reid.engine.evaluate import evaluate_run
-    from reid.io import write_json
 
     config: dict[str, Any] | None = None
     if args.tasks_json is not None:
@@ -101,7 +102,6 @@ def _evaluate_tasks(args: argparse.Namespace) -> int:
     """Every task of `--tasks-json` with one loaded model, in one process (one job per run)."""
     from reid.engine.evaluate import evaluate_run
     from reid.engine.trainer import load_model
-    from reid.io import write_json
 
     evaluation = dict(args.eval_json or {})
     if args.features:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from reid import paths
 from reid.commands.base import (
     add_config_args,
     add_runtime_args,
@@ -12,6 +13,8 @@ from reid.commands.base import (
     load_cli_config,
     runtime_from,
 )
+from reid.errors import ConfigError
+from reid.io import write_json
 
 
 def _tune_args(parser: argparse.ArgumentParser) -> None:
@@ -27,18 +30,25 @@ def _tune_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--done", type=Path, help="marker file written when the action ends")
     parser.add_argument("--table", type=Path, help="aggregate: study CSV")
     parser.add_argument("--best", type=Path, help="aggregate: best-point JSON")
+    parser.add_argument(
+        "--report-tables", type=Path, help="aggregate: the report tables the study feeds (JSON)"
+    )
+    parser.add_argument(
+        "--summary", type=Path, help="aggregate: continual_summary.csv, for tables that read it"
+    )
+    parser.add_argument(
+        "--continual", type=Path, help="aggregate: continual.csv, for tables that read it"
+    )
 
 
 @command("tune", "run the paper's ablations as Optuna studies", _tune_args)
 def tune(args: argparse.Namespace) -> int:
-    from reid.errors import ConfigError
-    from reid.io import write_json
     from reid.tuning.aggregate import write_study_outputs
-    from reid.tuning.studies import STUDY_NAMES, study_plan
+    from reid.tuning.studies import STUDIES, study_plan
     from reid.tuning.worker import create_study, work
 
-    if args.study not in STUDY_NAMES:
-        raise ConfigError(f"--study {args.study!r}: expected one of {', '.join(STUDY_NAMES)}")
+    if args.study not in STUDIES:
+        raise ConfigError(f"--study {args.study!r}: expected one of {', '.join(STUDIES.names())}")
     config = load_cli_config(args)
     storage = args.storage or config["optuna"]["storage"]
     plan = study_plan(config, args.study)
@@ -54,11 +64,31 @@ def tune(args: argparse.Namespace) -> int:
     elif args.action == "work":
         summary["trials_run"] = work(storage, plan, config, runtime_from(args, config))
     else:
-        table = args.table or Path(f"results/tables/study_{args.study}.csv")
-        best = args.best or Path(f"results/optuna/best_{args.study}.json")
-        frame = write_study_outputs(storage, plan, table, best)
+        table = args.table or Path(paths.study_table(args.study))
+        best = args.best or Path(paths.study_best(args.study))
+        frame = write_study_outputs(
+            storage, plan, table, best, args.report_tables, _inputs(args, config)
+        )
         summary["rows"] = len(frame)
         print(frame.to_string(index=False))
     if args.done:
         write_json(args.done, summary)
     return 0
+
+
+def _inputs(args: argparse.Namespace, config: dict) -> object:
+    """What the study's report tables read besides the study (files that exist)."""
+    import pandas as pd
+
+    from reid.report_tables import TableInputs
+    from reid.tuning.aggregate import read_history
+
+    def read(path: Path | None):
+        return pd.read_csv(path) if path is not None and path.is_file() else None
+
+    return TableInputs(
+        config=config,
+        summary=read(args.summary),
+        continual=read(args.continual),
+        history=read_history,
+    )

@@ -15,10 +15,12 @@ from reid.continual.metrics import (
     backward_transfer,
     forgetting,
 )
+from reid.stats import interval, t_quantile
 from reid.tables import read_eval
 
 METRICS = ("rank1", "mAP")
 PAPER_METHOD = "covariance"  # the method every baseline is compared with, paired by seed
+__all__ = ["interval", "t_quantile"]  # re-exported: one definition, in reid/stats.py
 
 
 def long_results(manifest: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -60,25 +62,6 @@ def continual_metrics(results: pd.DataFrame) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
-
-
-def t_quantile(dof: int) -> float:
-    """Two-sided 95% Student t quantile for `dof` degrees of freedom (scipy, every dof)."""
-    if dof <= 0:
-        return math.nan
-    from scipy.stats import t
-
-    return float(t.ppf(0.975, dof))
-
-
-def interval(values: np.ndarray) -> dict[str, float]:
-    """n, mean, std and two-sided 95% t interval of finite `values` (NaN where undefined)."""
-    values = values[~np.isnan(values)]
-    n = len(values)
-    mean = float(values.mean()) if n else math.nan
-    std = float(values.std(ddof=1)) if n > 1 else math.nan
-    half = t_quantile(n - 1) * std / math.sqrt(n) if n > 1 else math.nan
-    return {"n": n, "mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half}
 
 
 PAIRED_STATISTICS = ("average", "forgetting", "bwt", "task1_final")

@@ -9,6 +9,7 @@ import numpy as np
 
 from reid.data.types import DatasetSplits, Sample
 from reid.errors import DatasetError
+from reid.helpers import stable_hash
 
 
 def select_ids(
@@ -39,16 +40,19 @@ def select_ids(
     return dataclasses.replace(splits, train=train, notes=notes)
 
 
-SELECTION_KEYS = ("select_ids", "select_seed", "split_file")
+SELECTION_KEYS = ("select_ids", "select_seed", "select_order", "split_file")
 
 
 def selection_of(task: dict) -> dict:
     """The keys of a task (config entry or run-spec entry) that narrow what it loads: a split
-    file and `select_ids` (+ `select_seed`); empty when none is set, so a task without them
-    keeps its run hashes."""
+    file and `select_ids` (+ `select_seed`, + `select_order` unless it is the default
+    `random`); empty when none is set, so a task without them keeps its run hashes."""
     picked = {key: task.get(key) for key in SELECTION_KEYS if task.get(key) is not None}
+    if picked.get("select_order") == "random":
+        picked.pop("select_order")
     if "select_ids" not in picked:
         picked.pop("select_seed", None)
+        picked.pop("select_order", None)
     return picked
 
 
@@ -64,16 +68,20 @@ def load_task_splits(task: dict, root) -> DatasetSplits:
         task["dataset"], root, split_file=Path(split_file) if split_file else None
     )
     if "select_ids" in chosen:
-        splits = select_ids(splits, int(chosen["select_ids"]), seed=chosen.get("select_seed", 0))
+        splits = select_ids(
+            splits,
+            int(chosen["select_ids"]),
+            seed=chosen.get("select_seed", 0),
+            order=chosen.get("select_order", "random"),
+        )
     return splits
 
 
 def selection_tag(task: dict, split: str) -> str:
     """Suffix of a split's image cache when the selection changes that split ('' otherwise)."""
-    from reid.config import stable_hash
-
     chosen = selection_of(task)
     if split != "train":
         chosen.pop("select_ids", None)
         chosen.pop("select_seed", None)
+        chosen.pop("select_order", None)
     return f"_{stable_hash(chosen, 8)}" if chosen else ""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from reid.engine.runtime import Runtime
 from reid.engine.sources import load_bank
 from reid.evaluation import evaluate_features, extract_features, parse_feature_source
 from reid.evaluation.features import resolve_source
+from reid.io import file_digest, write_json
 
 RANKS = (1, 5, 10, 20)
 
@@ -101,3 +104,16 @@ def quick_rank1(
     result = evaluate_run(Path("-"), task, task_index, evaluation, runtime, model=model)
     model.train(was_training)
     return result["rank1"]
+
+
+def for_model(path: Path, model_path: Path, compute: Callable[[], dict[str, Any]]) -> dict:
+    """The evaluation cached at `path` when it was made of this very `model_path` (its sha256
+    is recorded in the file as `model_sha256`), else `compute()`, recorded there."""
+    digest = file_digest(model_path)
+    if Path(path).is_file():
+        cached = json.loads(Path(path).read_text(encoding="utf-8"))
+        if cached.get("model_sha256") == digest:
+            return cached
+    result = dict(compute(), model_sha256=digest)
+    write_json(path, result)
+    return result

@@ -8,6 +8,7 @@ from typing import Any
 from reid.engine.checkpoint import check_signature, load_checkpoint
 from reid.errors import CheckpointError
 from reid.models import ModelConfig, MultiPipelineNet, model_signature
+from reid.models.heads import DEFAULT_HEAD, PER_TASK, head_settings
 
 
 def model_config(spec: dict[str, Any]) -> ModelConfig:
@@ -16,12 +17,17 @@ def model_config(spec: dict[str, Any]) -> ModelConfig:
     return ModelConfig(
         backbone=m["backbone"],
         weights=None if m["weights"] == "none" else m["weights"],
-        classifier_input=m["classifier_input"],
-        embedding=m["embedding"],
-        residual=m["residual"],
+        classifier_input=m.get("classifier_input", "pooled"),
+        embedding=m.get("embedding", "pooled"),
+        residual=m.get("residual", False),
         last_stride=m["last_stride"],
+        last_layer=m.get("last_layer", "layer4"),
         head_bn_momentum=m.get("head_bn_momentum", 0.1),
         input_size=(spec["data"]["height"], spec["data"]["width"]),
+        head=m.get("head", DEFAULT_HEAD),
+        head_options=head_settings(m),
+        classifier=m.get("classifier", PER_TASK),
+        classifier_init=m.get("classifier_init", "class_means"),
     )
 
 

@@ -3,26 +3,17 @@ and resumed only by that run: the same spec (run hash) on the same parent weight
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any
 
 from reid.engine.checkpoint import check_signature, load_checkpoint
 from reid.errors import CheckpointError
+from reid.io import file_digest
 from reid.models import model_signature
 from reid.runs import run_hash
 
 log = logging.getLogger(__name__)
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def run_identity(spec: dict[str, Any], run_root: Path) -> dict[str, Any]:
@@ -55,6 +46,7 @@ def training_state(model, optimizer, scheduler, strategy, epoch: int, history, i
         "optimizer": optimizer.state_dict(),
         "scheduler": None if scheduler is None else scheduler.state_dict(),
         "strategy": strategy.state_dict(),
+        "owned": {name: o.module.state_dict() for name, o in strategy.owned_modules().items()},
         "epoch": epoch,
         "history": history,
         "identity": identity,

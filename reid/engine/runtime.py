@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,6 +36,14 @@ class Runtime:
         if device.type != "cuda" or self.amp == "off":
             return None
         return torch.bfloat16 if self.amp == "bf16" else torch.float16
+
+    def autocast(self, device: torch.device) -> contextlib.AbstractContextManager:
+        """Autocast at the runtime's precision on `device` (a no-op where it is off, and on a
+        device type without autocast, such as `meta`)."""
+        dtype = self.amp_dtype(device)
+        if dtype is None and not torch.amp.is_autocast_available(device.type):
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
 
     def for_spec(self, spec: dict[str, Any]) -> Runtime:
         """This runtime with the precision of a run spec (`train.amp`); a different precision

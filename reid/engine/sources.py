@@ -10,19 +10,23 @@ from typing import Any
 import torch
 
 from reid.data.images import ImageBank
-from reid.data.sampler import PKSampler
+from reid.data.sampler import CrossCameraPKSampler, PKSampler, batch_stream
 from reid.data.select import load_task_splits, selection_tag
 from reid.errors import DatasetError
 
 
 @dataclass
 class TrainSource:
-    """The training images of one task and the pipeline that learns them."""
+    """The training images of one task, the task index (`pipeline`) that learns them, where its
+    labels start in its head's classifier (a growing one), and the batches of an epoch (None:
+    one sampler pass)."""
 
     name: str
     pipeline: int
     bank: ImageBank
-    sampler: PKSampler
+    sampler: PKSampler | CrossCameraPKSampler
+    label_offset: int = 0
+    batches_per_epoch: int | None = None
 
     @property
     def num_classes(self) -> int:
@@ -63,18 +67,32 @@ def load_bank(
 def train_sources(spec: dict[str, Any], first_pipeline: int, cache: bool) -> list[TrainSource]:
     """One source per task the spec trains (its `task`, or every task of `tasks`)."""
     tasks = spec.get("tasks") or [spec["task"]]
-    batch = spec["train"]["batch"]
     sources = []
     for offset, task in enumerate(tasks):
         bank = load_bank(task, "train", spec["data"], cache)
-        sampler = PKSampler(bank.pids.tolist(), batch["p"], batch["k"], spec["seed"] + offset)
-        sources.append(TrainSource(task["name"], first_pipeline + offset, bank, sampler))
+        sampler = make_sampler(bank, spec["train"], spec["seed"] + offset)
+        source = TrainSource(task["name"], first_pipeline + offset, bank, sampler)
+        if spec["train"].get("epoch_length", "sampler") == "images":
+            batch = spec["train"]["batch"]
+            source.batches_per_epoch = max(1, len(bank.pids) // (batch["p"] * batch["k"]))
+        sources.append(source)
     return sources
+
+
+def make_sampler(bank: ImageBank, train: dict[str, Any], seed: int):
+    """The P×K sampler of `train.batch.sampler` over a bank's identities (and cameras)."""
+    batch = train["batch"]
+    pids = bank.pids.tolist()
+    if batch.get("sampler", "pk") == "cross_camera":
+        return CrossCameraPKSampler(pids, bank.camids.tolist(), batch["p"], batch["k"], seed)
+    return PKSampler(pids, batch["p"], batch["k"], seed)
 
 
 def epoch_batches(sources: list[TrainSource], epoch: int, cap: int | None):
     """Round-robin over the sources' batches (one source in a sequential phase)."""
-    per_source = [source.sampler.batches(epoch) for source in sources]
+    per_source = [
+        batch_stream(source.sampler, epoch, source.batches_per_epoch) for source in sources
+    ]
     longest = max(len(batches) for batches in per_source)
     plan = []
     for step in range(longest):

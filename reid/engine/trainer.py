@@ -20,15 +20,25 @@ from torch import nn
 
 from reid.data.transforms import TrainTransform
 from reid.engine.checkpoint import save_checkpoint
+from reid.engine.growing import add_task
 from reid.engine.models import _without_download, build_model, load_model, model_config
 from reid.engine.optim import build_optimizer, build_scheduler, steps_per_iteration
 from reid.engine.resume import restore, resumable, run_identity, training_state
 from reid.engine.runtime import Runtime
 from reid.engine.sources import TrainSource, epoch_batches, gather, load_bank, train_sources
+from reid.engine.stepper import Stepper
+from reid.errors import CheckpointError
 from reid.io import write_csv, write_json
 from reid.models import model_signature
-from reid.runs import RUNS_ROOT
-from reid.strategies import STRATEGY_STATE, Batch, LossParts, PhaseContext, Strategy, make_strategy
+from reid.runs import RUNS_ROOT, is_complete, run_hash, run_lock
+from reid.strategies import (
+    STRATEGY_STATE,
+    Batch,
+    LossParts,
+    PhaseContext,
+    Strategy,
+    make_strategy,
+)
 
 log = logging.getLogger(__name__)
 EpochCallback = Callable[[int, nn.Module, dict[str, Any]], None]
@@ -81,17 +91,32 @@ def run_phase(
         if epoch_callback is not None:
             epoch_callback(epoch + 1, phase.model, row)
     phase.strategy.after_phase(phase.ctx)
+    fused = phase.strategy.fuse_weights(phase.ctx)
+    if fused is not None:
+        phase.model.load_state_dict(fused)
     return finish(phase)
+
+
+def ensure_run(
+    spec: dict[str, Any],
+    runtime: Runtime | None = None,
+    epoch_callback: EpochCallback | None = None,
+    run_root: Path = RUNS_ROOT,
+) -> Path:
+    """The run folder of `spec`, trained unless a finished run with the same hash exists (then
+    reused); a lock keeps two processes from training it at once, the second waits and reuses."""
+    directory = Path(run_root) / run_hash(spec)
+    with run_lock(directory):
+        if not is_complete(directory):
+            run_phase(spec, directory, runtime, epoch_callback, run_root)
+    return directory
 
 
 def open_phase(spec: dict[str, Any], run_dir: Path, runtime: Runtime, run_root: Path) -> Phase:
     """Model, sources and strategy of a phase, on the runtime's device, resumed if interrupted."""
     device = runtime.device()
-    model = build_model(spec, run_root)
-    first_new = len(model.pipelines)
-    sources = train_sources(spec, first_new, runtime.cache_images)
-    for source in sources:
-        model.add_pipeline(source.num_classes)
+    model, sources = phase_model(spec, run_root, runtime.cache_images, device)
+    first_new = sources[0].pipeline
     model.to(device)
     if runtime.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -106,26 +131,79 @@ def open_phase(spec: dict[str, Any], run_dir: Path, runtime: Runtime, run_root: 
         parent_dir=None if spec["parent"] is None else run_root / spec["parent"],
         load_bank=lambda task: load_bank(task, "train", spec["data"], runtime.cache_images),
         resumed=resumed.get("strategy") if resumed else None,
+        train_transform=train_transform(spec["train"]),
     )
-    strategy = make_strategy(spec["method"], spec["train"]["label_smoothing"])
+    strategy = make_strategy(spec["method"], spec["train"]["label_smoothing"], spec["train"])
+    strategy.setup(ctx)
+    if resumed:
+        load_owned(strategy, resumed.get("owned") or {}, run_dir / "state" / "last.pt")
     strategy.before_phase(ctx)
     strategy.to(device)
     return _assemble(spec, run_dir, runtime, ctx, strategy, sources, identity, resumed)
 
 
-def _assemble(spec, run_dir, runtime, ctx, strategy, sources, identity, resumed) -> Phase:
-    train = spec["train"]
-    params = [p for p in ctx.model.parameters() if p.requires_grad]
-    optimizer = build_optimizer(params, train)
-    plan_len = len(epoch_batches(sources, 0, train.get("max_batches_per_epoch")))
-    scheduler = build_scheduler(optimizer, train, plan_len)
+def train_transform(train: dict[str, Any]) -> TrainTransform:
+    """The batched augmentation of a phase's training section."""
     augment = train["augment"]
-    transform = TrainTransform(
+    return TrainTransform(
         flip_p=0.5 if augment["flip"] else 0.0,
         pad=augment["pad"],
         random_erasing_p=augment["random_erasing"],
         upscale_crop_p=augment.get("upscale_crop", 0.0),
     )
+
+
+def owned_states(strategy: Strategy) -> dict[str, dict[str, torch.Tensor]]:
+    """Weights of the modules the strategy owns, by name."""
+    return {name: owned.module.state_dict() for name, owned in strategy.owned_modules().items()}
+
+
+def load_owned(strategy: Strategy, states: dict[str, Any], path: Path) -> None:
+    """Put saved weights back into the strategy's owned modules (strictly: same names)."""
+    owned = strategy.owned_modules()
+    if set(states) != set(owned):
+        raise CheckpointError(
+            f"checkpoint {path} holds modules {sorted(states)} but the strategy owns "
+            f"{sorted(owned)}; delete {path} to train this phase afresh"
+        )
+    for name, state in states.items():
+        owned[name].module.load_state_dict(state)
+
+
+def phase_model(
+    spec: dict[str, Any],
+    run_root: Path,
+    cache_images: bool = True,
+    device: torch.device | None = None,
+) -> tuple[nn.Module, list[TrainSource]]:
+    """The model a phase starts from, before its first step, and its training sources: a fresh
+    model (phase 1, joint) or the parent's, plus one new task per source (a head, or rows of a
+    growing classifier; labels offset), every new weight drawn from the run's seed, on `device`
+    when given. The benchmark's untrained reference (forward transfer's b_j) is
+    built here too, so it equals phase 1's model before training."""
+    torch.manual_seed(spec["seed"])
+    model = build_model(spec, run_root)
+    sources = train_sources(spec, model.num_tasks, cache_images)
+    if device is not None:
+        model.to(device)
+    for source in sources:
+        # A growing classifier's new rows start at the class means of a later step's images.
+        bank = source.bank if spec["parent"] is not None else None
+        add_task(model, source.num_classes, bank, device)
+        source.label_offset = model.label_offset(source.pipeline)
+    return model, sources
+
+
+def _assemble(spec, run_dir, runtime, ctx, strategy, sources, identity, resumed) -> Phase:
+    train = spec["train"]
+    groups = [{"params": [p for p in ctx.model.parameters() if p.requires_grad]}]
+    for owned in strategy.owned_modules().values():
+        params = [p for p in owned.module.parameters() if p.requires_grad]
+        groups.append({"params": params, "lr_factor": owned.lr_factor})
+    optimizer = build_optimizer(groups, train)
+    plan_len = len(epoch_batches(sources, 0, train.get("max_batches_per_epoch")))
+    scheduler = build_scheduler(optimizer, train, plan_len)
+    transform = ctx.train_transform
     stepper = Stepper.build(ctx.model, strategy, optimizer, runtime, ctx.device)
     phase = Phase(
         spec, run_dir, ctx, strategy, sources, optimizer, scheduler, stepper, transform, identity
@@ -142,6 +220,8 @@ def _batch(source: TrainSource, indices, device, epoch: int, step: int) -> Batch
     index = torch.as_tensor(indices)
     bank = source.bank
     pids = gather(bank.pids, index, device)
+    if source.label_offset:
+        pids = pids + source.label_offset
     return Batch(
         images=gather(bank.images, index, device),
         pids=pids,
@@ -232,47 +312,13 @@ def save_epoch(phase: Phase, row: dict[str, Any]) -> None:
     log.info("epoch %d/%d %s", row["epoch"], phase.spec["train"]["epochs"], _fmt(row))
 
 
-@dataclass
-class Stepper:
-    """One optimisation step: forward under autocast, the strategy's loss, backward, update."""
-
-    model: nn.Module
-    strategy: Strategy
-    forward: Callable[..., Any]
-    optimizer: torch.optim.Optimizer
-    scaler: torch.amp.GradScaler
-    runtime: Runtime
-    device: torch.device
-
-    @classmethod
-    def build(cls, model, strategy, optimizer, runtime: Runtime, device) -> Stepper:
-        """A stepper with the runtime's compiled forward and gradient scaler."""
-        forward = torch.compile(model) if runtime.compile and device.type == "cuda" else model
-        scaler = torch.amp.GradScaler(enabled=runtime.amp_dtype(device) == torch.float16)
-        return cls(model, strategy, forward, optimizer, scaler, runtime, device)
-
-    def step(self, batch: Batch) -> LossParts:
-        """Train on one batch; returns the loss and its logged terms."""
-        dtype = self.runtime.amp_dtype(self.device)
-        enabled = dtype is not None
-        with torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=enabled):
-            out = self.forward(batch.images, pipelines=self.strategy.forward_pipelines(batch))
-            parts = self.strategy.loss(self.model, out, batch)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(parts.total).backward()
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        return parts
-
-
 def finish(phase: Phase) -> dict[str, Any]:
     """Write the run's outputs (strategy state first, model.pt, history, metrics)."""
     run_dir, model, history = phase.run_dir, phase.model, phase.history
-    strategy_state = phase.strategy.state_dict()
-    if strategy_state:
-        save_checkpoint(
-            run_dir / STRATEGY_STATE, {"state": strategy_state, "run": phase.identity["run"]}
-        )
+    strategy_state, owned = phase.strategy.state_dict(), owned_states(phase.strategy)
+    if strategy_state or owned:
+        saved = {"state": strategy_state, "owned": owned, "run": phase.identity["run"]}
+        save_checkpoint(run_dir / STRATEGY_STATE, saved)
     final = {"model": model.state_dict(), "signature": model_signature(model), "spec": phase.spec}
     save_checkpoint(run_dir / "model.pt", final)
     write_csv(run_dir / "history.csv", pd.DataFrame(history))

@@ -1,8 +1,16 @@
 """Covariance loss (paper §3.4, eq. 1–2) and the couple mask that picks its inputs.
 
-Our reading: for couple k, d_k = (P'_k − P_k) − (N'_k − N_k) on spatially average-pooled block-2
-features; A_k = λ(α d_k − β); X_k = A_k A_kᵀ; loss = Σ_k Σ_ij X_k[i, j] = Σ_k (Σ_i A_k[i])².
-See docs/method_model.md for the alternatives.
+For couple k (positive pair P_k, P'_k; negative pair N_k, N'_k) of the batch, on spatially
+average-pooled block-2 features (C values): d_k = (P'_k − P_k) − (N'_k − N_k).
+
+`couples="summed"` (default; eq. (1) as printed, and the authors' code, which accumulates the
+couples' differences before the outer product):
+    A = λ(α Σ_k d_k − β)   (a C-vector; β subtracted once, from every channel)
+    X = A Aᵀ,  loss = Σ_ij X[i, j] = (Σ_i A_i)² = λ² (α Σ_i Σ_k d_k,i − C β)².
+`couples="separate"` (the suite's earlier reading: one matrix per couple):
+    A_k = λ(α d_k − β),  loss = Σ_k Σ_ij (A_k A_kᵀ)[i, j] = Σ_k (Σ_i A_k,i)².
+Both are λ² times a square (λ enters A, and X is A's outer product). docs/method.md, section
+"Covariance loss", gives the reasons.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from torch import Tensor
 from reid.errors import ConfigError
 
 Variant = Literal["paper", "detached", "off"]
+CoupleSum = Literal["summed", "separate"]
+COUPLE_SUMS = ("summed", "separate")
 
 
 def _pool(x: Tensor) -> Tensor:
@@ -39,8 +49,14 @@ def _scaled_difference(
     lam: float,
     alpha: float,
     beta: float,
+    couples: CoupleSum,
 ) -> Tensor:
+    """A as [1, C] (`summed`: Σ_k inside) or one row A_k per couple ([K, C], `separate`)."""
+    if couples not in COUPLE_SUMS:
+        raise ConfigError(f"covariance couples {couples!r}: use one of {COUPLE_SUMS}")
     d = (_pool(pos_b) - _pool(pos_a)) - (_pool(neg_b) - _pool(neg_a))
+    if couples == "summed":
+        d = d.sum(dim=0, keepdim=True)
     return lam * (alpha * d - beta)
 
 
@@ -52,12 +68,17 @@ def covariance_loss(
     lam: float = 1.0,
     alpha: float = 1e-9,
     beta: float = 0.0,
+    couples: CoupleSum = "summed",
 ) -> Tensor:
-    """Σ_k Σ_ij (A_k A_kᵀ)[i, j] computed as Σ_k (Σ_i A_k[i])², without C×C matrices.
+    """Σ_ij (A Aᵀ)[i, j] (per couple and summed with `separate`), computed as (Σ_i A_i)²
+    without C×C matrices.
 
-    Arguments are [K, C] or [K, C, H, W]; K = 0 gives a zero that still supports backward.
+    Arguments are [K, C] or [K, C, H, W]; K = 0 (no couple) gives a zero that still supports
+    backward.
     """
-    a = _scaled_difference(pos_a, pos_b, neg_a, neg_b, lam, alpha, beta)
+    if pos_a.shape[0] == 0:
+        return _pool(pos_a).sum() * 0.0
+    a = _scaled_difference(pos_a, pos_b, neg_a, neg_b, lam, alpha, beta, couples)
     return a.sum(dim=1).pow(2).sum()
 
 
@@ -69,11 +90,13 @@ def explicit_covariance_loss(
     lam: float = 1.0,
     alpha: float = 1e-9,
     beta: float = 0.0,
+    couples: CoupleSum = "summed",
 ) -> Tensor:
-    """Same value as `covariance_loss`, built literally with the [K, C, C] matrices (reference)."""
-    a = _scaled_difference(pos_a, pos_b, neg_a, neg_b, lam, alpha, beta)
-    x = a.unsqueeze(2) @ a.unsqueeze(1)
-    return x.sum()
+    """Same value as `covariance_loss`, built literally with the C×C matrices (reference)."""
+    if pos_a.shape[0] == 0:
+        return _pool(pos_a).sum() * 0.0
+    a = _scaled_difference(pos_a, pos_b, neg_a, neg_b, lam, alpha, beta, couples)
+    return (a.unsqueeze(2) * a.unsqueeze(1)).sum()
 
 
 @dataclass
@@ -123,15 +146,23 @@ class CovarianceTerm:
     """The covariance loss summed over every given block-2 map (one per pipeline).
 
     variant "paper": gradient flows into the features; "detached": computed on detached
-    features, so it sends no gradient (the authors' code); "off": always 0.
+    features, so it sends no gradient (the authors' code); "off": always 0. `couples`: see
+    `covariance_loss`.
     """
 
     def __init__(
-        self, variant: Variant = "paper", lam: float = 1.0, alpha: float = 1e-9, beta: float = 0.0
+        self,
+        variant: Variant = "paper",
+        lam: float = 1.0,
+        alpha: float = 1e-9,
+        beta: float = 0.0,
+        couples: CoupleSum = "summed",
     ) -> None:
         if variant not in ("paper", "detached", "off"):
             raise ConfigError(f"covariance variant {variant!r}: use 'paper', 'detached' or 'off'")
-        self.variant = variant
+        if couples not in COUPLE_SUMS:
+            raise ConfigError(f"covariance couples {couples!r}: use one of {COUPLE_SUMS}")
+        self.variant, self.couples = variant, couples
         self.lam, self.alpha, self.beta = float(lam), float(alpha), float(beta)
 
     def __call__(
@@ -151,6 +182,6 @@ class CovarianceTerm:
             idx = [t.to(feats.device) for t in (c.pos_a, c.pos_b, c.neg_a, c.neg_b)]
             pa, pb, na, nb = (feats[i] for i in idx)
             total = total + covariance_loss(
-                pa, pb, na, nb, lam=self.lam, alpha=self.alpha, beta=self.beta
+                pa, pb, na, nb, self.lam, self.alpha, self.beta, self.couples
             )
         return total, len(c)

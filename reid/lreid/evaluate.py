@@ -6,18 +6,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from reid.engine.evaluate import evaluate_run
 from reid.engine.runtime import Runtime
-from reid.engine.trainer import load_model, model_config
+from reid.engine.trainer import load_model, phase_model
 from reid.models.network import MultiPipelineNet
+from reid.runs import RUNS_ROOT
 
 
 def reference_model(spec: dict[str, Any]) -> MultiPipelineNet:
-    """The initial model of a seed, built as phase 1 builds it before training."""
-    torch.manual_seed(spec["seed"])
-    return MultiPipelineNet(model_config(spec))
+    """The untrained model of a seed: phase 1's model before its first step (backbone and the
+    first task's new pipeline), built by the very function phase 1 uses, so its features come
+    from the same source as the trained models' (`mean:all` is its one pipeline's embedding)."""
+    model, _ = phase_model({**spec, "parent": None}, RUNS_ROOT)
+    return model
 
 
 def evaluate_sets(

@@ -67,10 +67,11 @@ def reference_spec(config: dict[str, Any], seed: int) -> dict[str, Any]:
 
 
 def benchmark_plan(config: dict[str, Any]) -> dict[str, Any]:
-    """{"specs": runs to train, "references": {hash: spec}, "evals": one per model}.
+    """{"specs": runs to train, "references": {hash: spec}, "evals": one per model, "chains":
+    {chain name: its specs in training order}}.
 
-    Each eval is {method, seed, step, run, reference}: steps 1..T of a sequential method, step
-    T of `joint`, and step 0 (`method` = "reference") per seed."""
+    Each eval is {method, seed, step, run, reference[, chain]}: steps 1..T of a sequential
+    method, step T of `joint`, and step 0 (`method` = "reference") per seed."""
     steps = len(config["tasks"])
     specs: list[dict[str, Any]] = []
     evals: list[dict[str, Any]] = []
@@ -81,8 +82,11 @@ def benchmark_plan(config: dict[str, Any]) -> dict[str, Any]:
         evals.append(
             {"method": REFERENCE, "seed": seed, "step": 0, "run": run_hash(ref), "reference": True}
         )
+    chains: dict[str, list[dict[str, Any]]] = {}
     for entry in comparison_plan(config):
         specs += entry["specs"]
+        chain = chain_name(entry["method"], entry["seed"])
+        chains[chain] = entry["specs"]
         hashes = [run_hash(spec) for spec in entry["specs"]]
         first = steps - len(hashes) + 1  # joint: one run, step T
         evals += [
@@ -92,7 +96,13 @@ def benchmark_plan(config: dict[str, Any]) -> dict[str, Any]:
                 "step": first + i,
                 "run": run,
                 "reference": False,
+                "chain": chain,
             }
             for i, run in enumerate(hashes)
         ]
-    return {"specs": specs, "references": references, "evals": evals}
+    return {"specs": specs, "references": references, "evals": evals, "chains": chains}
+
+
+def chain_name(method: str, seed: int) -> str:
+    """The name of one (method, seed) chain: its job and file under `benchmark.jobs: chain`."""
+    return f"{method}-seed{seed}"

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from reid.continual.metrics import backward_transfer, forgetting, forward_transfer
-from reid.continual.table import t_quantile
 from reid.lreid.plan import REFERENCE
+from reid.stats import interval
 from reid.tables import read_eval
 
 METRICS = ("mAP", "rank1")
@@ -24,6 +24,8 @@ def dataset_results(manifest: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     rows = []
     for entry in manifest:
         result = read_eval(entry["file"])
+        if "runs" in result:  # a chain's file (`benchmark.jobs: chain`): every step of it
+            result = result["runs"][entry["run"]]
         for name, item in result["sets"].items():
             row = {key: entry[key] for key in ("method", "seed", "step", "run")}
             row.update(set=name, kind=item["kind"], index=item["index"])
@@ -78,16 +80,6 @@ def seed_results(data: pd.DataFrame) -> pd.DataFrame:
                 )
                 rows.append(row)
     return pd.DataFrame(rows)
-
-
-def interval(values: np.ndarray) -> dict[str, float]:
-    """n, mean, std and 95% t interval of the finite values."""
-    values = values[np.isfinite(values)]
-    n = len(values)
-    mean = float(values.mean()) if n else math.nan
-    std = float(values.std(ddof=1)) if n > 1 else math.nan
-    half = t_quantile(n - 1) * std / math.sqrt(n) if n > 1 else math.nan
-    return {"n": n, "mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half}
 
 
 def summary(seeds: pd.DataFrame) -> pd.DataFrame:

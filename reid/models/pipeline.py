@@ -1,20 +1,16 @@
-"""One task-specific pipeline (head): two conv blocks and a classifier (paper §3.2)."""
+"""One task-specific pipeline (head `pipeline`): two conv blocks and a classifier (paper §3.2)."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any
 
 from torch import Tensor, nn
 
 from reid.models.backbone import ClassifierInput, Embedding
+from reid.models.heads import HeadOutput, register_head
 
-
-class PipelineOutput(NamedTuple):
-    """Block-2 map [B, C, h, w], logits [B, classes], embedding [B, D]."""
-
-    block2: Tensor
-    logits: Tensor
-    embedding: Tensor
+# What a pipeline returns: a HeadOutput whose `block2` is its block-2 map [B, C, h, w].
+PipelineOutput = HeadOutput
 
 
 def _conv_block(cin: int, cout: int, kernel: int, slope: float, momentum: float) -> nn.Sequential:
@@ -25,6 +21,7 @@ def _conv_block(cin: int, cout: int, kernel: int, slope: float, momentum: float)
     )
 
 
+@register_head("pipeline", reads=("classifier_input", "embedding", "residual", "head_bn_momentum"))
 class Pipeline(nn.Module):
     """Conv1×1 C→C/2 + BN + LeakyReLU; Conv3×3 C/2→C + BN + LeakyReLU; optional residual;
     Linear classifier on the flattened map ("flatten") or on its GAP vector ("pooled")."""
@@ -55,8 +52,25 @@ class Pipeline(nn.Module):
         features = in_channels * h * w if classifier_input == "flatten" else in_channels
         self.classifier = nn.Linear(features, num_classes)
 
-    def forward(self, fmap: Tensor) -> PipelineOutput:
-        """Run both blocks and the classifier on a backbone map [B, C, h, w]."""
+    @classmethod
+    def from_config(
+        cls, in_channels: int, num_classes: int, feature_hw: tuple[int, int], cfg: Any
+    ) -> Pipeline:
+        """A pipeline shaped by a `ModelConfig`."""
+        return cls(
+            in_channels,
+            num_classes,
+            classifier_input=cfg.classifier_input,
+            feature_hw=feature_hw,
+            residual=cfg.residual,
+            leaky_slope=cfg.leaky_slope,
+            embedding=cfg.embedding,
+            bn_momentum=cfg.head_bn_momentum,
+        )
+
+    def forward(self, fmap: Tensor) -> HeadOutput:
+        """Run both blocks and the classifier on a backbone map [B, C, h, w]; the metric
+        feature is the pooled block-2 map."""
         out = self.block2(self.block1(fmap))
         if self.residual:
             out = out + fmap
@@ -66,4 +80,4 @@ class Pipeline(nn.Module):
         else:
             logits = self.classifier(pooled)
         embedding = logits if self.embedding_kind == "logits" else pooled
-        return PipelineOutput(out, logits, embedding)
+        return HeadOutput(logits, embedding, pooled, block2=out)

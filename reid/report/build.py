@@ -1,10 +1,10 @@
-"""Assemble the report: read the results, draw the figures, render one self-contained HTML file."""
+"""Assemble the report: format the tables rules computed, draw their figures, render one
+self-contained HTML file. It opens only the files of its `ReportInputs`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,39 +12,27 @@ import pandas as pd
 import yaml
 
 from reid.io import write_text
-from reid.report import answer, compare, figures, inputs, lreid, methods, ranklists
-from reid.tuning.studies import STUDIES
+from reid.report import figures, inputs, ranklists
+from reid.report.format import format_stat, mean_text, pair, paper_row
+from reid.report.inputs import ReportInputs
+from reid.report.lreid_published import ORDER1, SOURCE_NOTE
 
 PACKAGES = ("torch", "torchvision", "optuna", "snakemake", "pandas", "seaborn")
-# Headings come from the studies' registry (reid/tuning/studies.py): a new study appears here.
-STUDY_TITLES = {name: study.heading for name, study in STUDIES.items()}
+TITLE = "Incremental person re-identification: report"
 
 
 def build_report(
-    results: Path,
-    out_html: Path,
-    *,
-    config: dict | None,
-    datasets: list[Path],
-    provenance: Path | None,
-    main_run_hashes: list[str],
-    storage: str | None = None,
-    studies: dict[str, str] | None = None,
-    ranklist_files: list[Path] | None = None,
+    files: ReportInputs, out_html: Path, *, settings: dict[str, Any], config: dict | None
 ) -> Path:
-    """Write the HTML report of `results` to `out_html` (atomically) and return its path.
+    """Write the HTML report to `out_html` (atomically) and return its path.
 
-    `studies` maps each ablation to the Optuna study of the config at hand; tables and best
-    points of any other study (an earlier config in the same results folder) are left out.
-    `ranklist_files`: JSON records of `reid ranklist` (default: `<results>/ranklists/*.json`).
-    """
-    results = Path(results)
-    prov = inputs.read_json(provenance) or {}
+    `settings`: what the plan says the report holds (`reid.plans.report.report_settings`:
+    its blocks and the producer of each, the studies, the sections); `config`: shown as YAML
+    under provenance (default: the provenance file's)."""
+    prov = inputs.read_json(files.provenance) or {}
     config = config or prov.get("config") or {}
-    context = report_context(results, config, datasets, prov, main_run_hashes, storage, studies)
-    if ranklist_files is None:
-        ranklist_files = sorted((results / "ranklists").glob("*.json"))
-    context["ranklists"] = ranklists.report_entries(list(ranklist_files))
+    context = report_context(files, settings)
+    context["provenance"] = provenance_context(files, config, prov)
     return write_text(out_html, render(context))
 
 
@@ -61,186 +49,133 @@ def render(context: dict[str, Any]) -> str:
     return env.get_template("index.html.j2").render(**context)
 
 
-def is_synthetic(config: dict) -> bool:
-    """Whether any task's data were generated rather than downloaded."""
-    return any((task or {}).get("source") == "synthetic" for task in config.get("tasks") or [])
-
-
-def report_context(
-    results, config, dataset_paths, prov, hashes, storage, expected=None
-) -> dict[str, Any]:
+def report_context(files: ReportInputs, settings: dict[str, Any]) -> dict[str, Any]:
     """Everything the template shows."""
-    main = inputs.main_results(results)
-    hashes = list(hashes) or inputs.run_hashes_from(main)
-    studies, best = inputs.study_results(results, expected)
-    history = inputs.run_histories(results, hashes)
-    ratio = figures.covariance_ratio(history[history["phase"] > 1] if history is not None else None)
-    summary = inputs.continual_summary(results)
-    tables = compare.paper_tables(
-        main=main,
-        studies=studies,
-        best=best,
-        config=config,
-        datasets=inputs.datasets([Path(p) for p in dataset_paths]),
-        noise=seed_noise(summary),
-    )
-    task_names = [task.get("name") for task in config.get("tasks") or []]
+    produced = inputs.report_tables(files.tables)
+    blocks = [_block(entry, produced) for entry in settings.get("blocks") or []]
+    history = inputs.run_histories(files.histories)
+    main = produced.get("main") or {}
     return {
-        "answer": answer.answer(
-            studies.get("alpha"), inputs.continual(results), results, task_names
-        ),
-        "title": "Incremental person re-identification: report",
+        "title": TITLE,
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "synthetic": is_synthetic(config),
-        "tables": tables,
+        "synthetic": bool(settings.get("synthetic")),
+        "answer": next((b for b in blocks if b["kind"] == "answer"), {"run": False}),
+        "tables": [b for b in blocks if b["kind"] == "paper"],
         "figures": {
             "history": figures.history_figure(history),
             "covariance": figures.covariance_figure(history),
-            "cmc": figures.cmc_figure(inputs.evaluations(results, hashes)),
-            "lambda": figures.lambda_figure(lambda_sweep(studies.get("lambda"))),
-            "matrix": figures.matrix_figure(inputs.accuracy_matrix(results)),
+            "cmc": figures.cmc_figure(main.get("cmc") or []),
         },
-        "ratio_text": ratio_text(ratio),
-        "runs": inputs.run_metrics(results, hashes),
-        "studies": study_sections(results, config, studies, best, storage, expected),
-        "comparison": methods.section(
-            inputs.comparison(results),
-            inputs.continual(results),
-            summary,
-            synthetic=is_synthetic(config),
-        ),
-        "lreid": lreid.section(results, config, synthetic=is_synthetic(config)),
-        "provenance": provenance_context(results, config, prov),
+        "ratio_text": main.get("ratio_text"),
+        "runs": inputs.run_metrics(files.metrics),
+        "ranklists": ranklists.report_entries(files.ranklists),
+        "studies": [_study(entry, produced) for entry in settings.get("studies") or []],
+        "comparison": _comparison(produced.get("comparison")),
+        "lreid": _lreid(produced.get("lreid"), settings),
     }
 
 
-def seed_noise(summary: pd.DataFrame | None, method: str = "covariance") -> float | None:
-    """Std over seeds of `method`'s mean Rank-1 over tasks after the last phase (the λ study's
-    objective), when at least two seeds ran."""
-    if summary is None:
-        return None
-    pick = summary[
-        (summary["method"] == method)
-        & (summary["metric"] == "rank1")
-        & (summary["statistic"] == "average")
-        & (summary["n"] >= 2)
-    ]
-    if pick.empty or pd.isna(pick["std"].iloc[0]):
-        return None
-    return float(pick["std"].iloc[0])
+def _block(entry: dict[str, Any], produced: dict[str, dict]) -> dict[str, Any]:
+    """A block of the settings with the table its producer computed; without one, the table
+    as it reads with no result (the paper's values, ours "not run") and why."""
+    part = produced.get(entry.get("producer") or "") or {}
+    table = next((t for t in part.get("tables") or [] if t.get("name") == entry["name"]), None)
+    expected = entry.get("study_name")
+    if table is not None and expected and (part.get("study") or {}).get("study_name") != expected:
+        table = None  # computed for another config's study in the same results folder
+    missing = table is None
+    block = {**entry, **(entry.get("empty") or {} if missing else table), "missing": missing}
+    block["run"] = bool(block.get("run", True)) and not missing
+    if entry["kind"] == "paper":
+        block["rows"] = [paper_row(row) for row in block.get("rows") or []]
+        block["figure_caption"] = (block.get("figure") or {}).get("title", "")
+        block["figure"] = figures.line_figure(block.get("figure"))
+    return block
 
 
-def ratio_text(ratio: float | None) -> str:
-    """'the covariance term is 1e-15 of the cross-entropy' (median over the epochs of phase ≥ 2)."""
-    if ratio is None:
-        return "the covariance term was not recorded (or was zero) in the main run"
-    return (
-        f"the covariance term is {ratio:.0e} of the cross-entropy "
-        "(median of cov / ce over the epochs after phase 1)"
-    )
-
-
-def lambda_sweep(study: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Long table (lam, series, value) of the λ study's completed trials."""
-    if study is None:
-        return None
-    done = study[(study["state"].astype(str) == "COMPLETE") & study["value"].notna()].copy()
-    if "param_lam" in done:
-        done["lam"] = pd.to_numeric(done["param_lam"], errors="coerce")
-    else:
-        done["lam"] = pd.to_numeric(done["point"], errors="coerce")
-    done = done.dropna(subset=["lam"]).rename(columns={"value": "objective (mean Rank-1)"})
-    series = ["objective (mean Rank-1)"] + [c for c in done.columns if c.endswith("_rank1")]
-    if done.empty:
-        return None
-    long = done.melt(id_vars=["lam"], value_vars=series, var_name="series", value_name="value")
-    return long.dropna(subset=["value"])
-
-
-def _storage(results: Path, config: dict, storage: str | None) -> str | Path:
-    configured = storage or (config.get("optuna") or {}).get("storage")
-    if configured and ("://" in configured or Path(configured).is_file()):
-        return configured
-    return results / "optuna" / "journal.log"
-
-
-def study_sections(results, config, tables, best, storage, expected=None) -> list[dict]:
-    """Optimisation history and parameter importances of each study."""
-    loaded = inputs.optuna_studies(_storage(results, config, storage), expected)
-    sections = []
-    for name in inputs.STUDIES:
-        study = loaded.get(name)
-        notes = []
-        if study is not None:
-            trials = pd.DataFrame(
-                [
-                    {"number": t.number, "value": t.value, "state": t.state.name}
-                    for t in study.get_trials(deepcopy=False)
-                ],
-                columns=["number", "value", "state"],
-            )
-            maximize = study.direction.name == "MAXIMIZE"
-        else:
-            trials = tables.get(name)
-            maximize = (best.get(name) or {}).get("direction", "maximize") == "maximize"
-            if trials is not None:
-                notes.append("history read from the study table (no Optuna storage found)")
-        if trials is None:
-            sections.append({"name": name, "title": STUDY_TITLES[name], "run": False})
-            continue
-        done = trials[trials["state"].astype(str) == "COMPLETE"]
-        importance, note = importances(study)
-        if note:
-            notes.append(note)
-        sections.append(
-            {
-                "name": name,
-                "title": STUDY_TITLES[name],
-                "run": True,
-                "counts": trials["state"].astype(str).value_counts().to_dict(),
-                "best": best.get(name),
-                "history": figures.optimisation_history_figure(done, name, maximize),
-                "importance": figures.importance_figure(importance, name),
-                "notes": notes,
-            }
-        )
-    return sections
-
-
-def importances(study) -> tuple[dict[str, float], str | None]:
-    """Parameter importances, or a note saying why there are none."""
-    if study is None:
-        return {}, "parameter importance needs the Optuna storage"
-    import optuna
-
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    if len(complete) < 2:
-        return {}, f"parameter importance needs at least 2 completed trials ({len(complete)})"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            found = optuna.importance.get_param_importances(study)
-    except Exception as exc:  # noqa: BLE001 - optuna raises several types for too little data
-        return {}, f"parameter importance not available: {exc}"
-    if not found:
-        return {}, "parameter importance not available: no parameters varied"
-    return dict(found), None
-
-
-def frame_table(frame: pd.DataFrame | None) -> dict[str, Any] | None:
-    """Headers and formatted cells of a small table, or None."""
-    if frame is None:
-        return None
-
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return "—" if pd.isna(value) else f"{value:.2f}"
-        return str(value)
-
+def _study(entry: dict[str, Any], produced: dict[str, dict]) -> dict[str, Any]:
+    """A study's section: trial counts, best point in words, figures or why they are left out."""
+    section = (produced.get(entry.get("producer") or "") or {}).get("study")
+    if section is None or section.get("study_name") != entry.get("study_name"):
+        return {**entry, "run": False}
+    name = section["name"]
+    history = pd.DataFrame(section.get("history") or [], columns=["number", "value"])
     return {
-        "headers": [str(c) for c in frame.columns],
-        "rows": [[cell(v) for v in row] for row in frame.itertuples(index=False)],
+        **entry,
+        "run": True,
+        "counts": section.get("counts") or {},
+        "best": section.get("best", ""),
+        "history": figures.optimisation_history_figure(history, name, section.get("maximize")),
+        "importance": figures.importance_figure(section.get("importance") or {}, name),
+        "notes": section.get("notes") or [],
     }
+
+
+def _comparison(part: dict[str, Any] | None) -> dict[str, Any]:
+    """The method comparison's table, heatmaps and verdicts, formatted."""
+    if not part or not part.get("run"):
+        return {"run": False}
+    rows = [
+        {
+            "method": row["method"],
+            "label": row["label"],
+            "cells": [{**cell, "text": format_stat(cell)} for cell in row["cells"]],
+        }
+        for row in part["rows"]
+    ]
+    matrices = part.get("matrices") or {}
+    heatmaps = [
+        {
+            "method": m["method"],
+            "label": m["label"],
+            "uri": figures.heatmap(m, matrices["limits"], part.get("metric_labels") or {}),
+        }
+        for m in matrices.get("methods") or []
+    ]
+    return {**part, "rows": rows, "heatmaps": heatmaps}
+
+
+def _lreid(part: dict[str, Any] | None, settings: dict[str, Any]) -> dict[str, Any]:
+    """The lifelong benchmark's section, formatted, beside the published rows."""
+    shown = {"enabled": False, **(settings.get("lreid") or {})}
+    if not part or not part.get("run"):
+        return {**shown, "run": False}
+    return {
+        **shown,
+        **part,
+        "synthetic": bool(settings.get("synthetic")),
+        "ours": [
+            {**row, "cells": [format_stat(cell) for cell in row["cells"]]} for row in part["ours"]
+        ],
+        "steps": [
+            {
+                **table,
+                "rows": [
+                    {**row, "cells": [mean_text(v) for v in row["cells"]]} for row in table["rows"]
+                ],
+                "reference": mean_text(table.get("reference")),
+            }
+            for table in part["steps"]
+        ],
+        "datasets": [
+            {
+                **table,
+                "rows": [{**r, "cells": [pair(c) for c in r["cells"]]} for r in table["rows"]],
+            }
+            for table in part["datasets"]
+        ],
+        "published": [
+            {**row._asdict(), "ours_cells": _beside(part.get("counterparts"), row.ours)}
+            for row in ORDER1
+        ],
+        "published_note": SOURCE_NOTE,
+    }
+
+
+def _beside(counterparts: dict[str, list] | None, method: str | None) -> list[str] | None:
+    """Our Seen-/Unseen-Avg (mAP, R1) of a published row's counterpart, or None (not run)."""
+    cells = (counterparts or {}).get(method or "")
+    return None if cells is None else [mean_text(value) for value in cells]
 
 
 def _first(mapping: dict, *keys: str) -> Any:
@@ -250,7 +185,7 @@ def _first(mapping: dict, *keys: str) -> Any:
     return None
 
 
-def provenance_context(results: Path, config: dict, prov: dict) -> dict[str, Any]:
+def provenance_context(files: ReportInputs, config: dict, prov: dict) -> dict[str, Any]:
     """Config as YAML, commit, package versions, device and wall time per rule."""
     recorded = _first(prov, "packages", "versions", "package_versions") or {}
     versions = []
@@ -275,5 +210,4 @@ def provenance_context(results: Path, config: dict, prov: dict) -> dict[str, Any
         if isinstance(device, str)
         else (yaml.safe_dump(device).strip() if device else "unknown"),
         "versions": versions,
-        "benchmarks": frame_table(inputs.benchmarks(results)),
     }

@@ -1,21 +1,18 @@
-"""Figures drawn with seaborn on the Agg canvas, returned as base64 PNG data URIs."""
+"""Figures drawn with seaborn on the Agg canvas, returned as base64 PNG data URIs: each draws
+data a rule computed (a history, CMC curves, a report table's figure), nothing more."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
 import io
-import math
 import warnings
 from collections.abc import Iterator
 
-import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-
-from reid.report import paper
 
 # history.csv columns that are not loss terms: every other column is one (whatever a strategy
 # returns, e.g. ce, cov, lwf, replay, ewc, mas, spd).
@@ -71,18 +68,6 @@ def history_figure(history: pd.DataFrame | None) -> str | None:
         return to_data_uri(fig)
 
 
-def covariance_ratio(history: pd.DataFrame | None) -> float | None:
-    """Median of cov / ce over the epochs where the covariance term is non-zero."""
-    if history is None or "cov" not in history or "ce" not in history:
-        return None
-    cov = pd.to_numeric(history["cov"], errors="coerce").abs()
-    ce = pd.to_numeric(history["ce"], errors="coerce")
-    mask = (cov > 0) & (ce > 0)
-    if not mask.any():
-        return None
-    return float((cov[mask] / ce[mask]).median())
-
-
 def covariance_figure(history: pd.DataFrame | None) -> str | None:
     """|cov| beside the cross-entropy over training, log scale."""
     if history is None or "cov" not in history or "ce" not in history:
@@ -107,13 +92,13 @@ def covariance_figure(history: pd.DataFrame | None) -> str | None:
         return to_data_uri(fig)
 
 
-def cmc_figure(evaluations: list[dict], max_rank: int = 20) -> str | None:
-    """CMC curves (first `max_rank` ranks) of every evaluation of the main run."""
-    rows = []
-    for result in evaluations:
-        for rank, value in enumerate(list(result.get("cmc") or [])[:max_rank], start=1):
-            label = f"phase {result['phase']}, {result['task']}"
-            rows.append({"rank": rank, "accuracy": 100.0 * float(value), "evaluation": label})
+def cmc_figure(curves: list[dict]) -> str | None:
+    """CMC curves ({"label", "values"}: matching rate in percent per rank) of the main run."""
+    rows = [
+        {"rank": rank, "accuracy": float(value), "evaluation": curve["label"]}
+        for curve in curves
+        for rank, value in enumerate(curve.get("values") or [], start=1)
+    ]
     if not rows:
         return None
     import seaborn as sns
@@ -126,54 +111,69 @@ def cmc_figure(evaluations: list[dict], max_rank: int = 20) -> str | None:
         return to_data_uri(fig)
 
 
-def lambda_figure(sweep: pd.DataFrame | None) -> str | None:
-    """Objective and per-task Rank-1 against λ (columns lam, series, value), paper's points."""
-    if sweep is None or sweep.empty:
+def line_figure(spec: dict | None) -> str | None:
+    """A report table's figure: line panels ({"x", "series", "value"} points) with the paper's
+    points as black stars (`reid.report_tables.line_figure` describes it)."""
+    panels = [p for p in (spec or {}).get("panels") or [] if p.get("points")]
+    if not panels:
         return None
     import seaborn as sns
 
-    with figure(8, 3.8) as (fig, (ax,)):
-        sns.lineplot(data=sweep, x="lam", y="value", hue="series", marker="o", ax=ax)
-        ax.scatter(
-            list(paper.LAMBDA),
-            list(paper.LAMBDA.values()),
-            marker="*",
-            s=120,
-            color="black",
-            label="paper (Rank-1, 100 epochs)",
-            zorder=5,
-        )
-        ax.legend(fontsize="small")
-        ax.set(xlabel="λ", ylabel="Rank-1 (%)", title="λ sweep")
+    width = 5 * len(panels) + 1 if len(panels) > 1 else 8
+    with figure(width, 3.8, ncols=len(panels)) as (fig, axes):
+        for ax, panel in zip(axes, panels, strict=True):
+            frame = pd.DataFrame(panel["points"])
+            sns.lineplot(data=frame, x="x", y="value", hue="series", marker="o", ax=ax)
+            reference = panel.get("reference") or []
+            if reference:
+                xs, ys = [r["x"] for r in reference], [r["value"] for r in reference]
+                label = spec.get("reference_label") or "paper"
+                if panel.get("reference_line"):
+                    ax.plot(xs, ys, "k*--", label=label)
+                else:
+                    ax.scatter(xs, ys, marker="*", s=120, color="black", label=label, zorder=5)
+            ax.legend(fontsize="small")
+            if panel.get("integer_x"):
+                ax.set_xticks(sorted(frame["x"].unique()))
+            ax.set(
+                xlabel=panel.get("x", ""), ylabel=panel.get("y", ""), title=panel.get("title", "")
+            )
         return to_data_uri(fig)
 
 
-def matrix_figure(matrix: pd.DataFrame | None) -> str | None:
-    """Each task's Rank-1 and mAP after each training step, with the paper's task-1 points."""
-    if matrix is None or matrix.empty:
-        return None
+def heatmap(matrix: dict, limits: dict, labels: dict[str, str]) -> str:
+    """Annotated heatmaps (one per metric) of one method's mean accuracy matrix."""
     import seaborn as sns
 
-    metrics = [m for m in ("rank1", "mAP") if (matrix["metric"] == m).any()]
-    if not metrics:
-        return None
-    with figure(5 * len(metrics) + 1, 3.6, ncols=len(metrics)) as (fig, axes):
+    metrics = list(matrix["values"])
+    tasks = len(matrix["tasks"])
+    width = 2 * (1.6 + 1.1 * tasks) + 1
+    with figure(width, 1.2 + 0.6 * tasks, ncols=len(metrics)) as (fig, axes):
         for ax, metric in zip(axes, metrics, strict=True):
-            frame = matrix[matrix["metric"] == metric]
-            sns.lineplot(data=frame, x="step", y="value", hue="task", marker="o", ax=ax)
-            ax.plot(
-                [1, 2],
-                [paper.RESULTS[(1, 1)][metric], paper.RESULTS[(2, 1)][metric]],
-                "k*--",
-                label="paper, task 1",
+            frame = pd.DataFrame(
+                matrix["values"][metric],
+                index=matrix["steps"],
+                columns=matrix["tasks"],
+                dtype=float,
             )
-            ax.legend(fontsize="small")
-            ax.set_xticks(sorted(frame["step"].unique()))
+            vmin, vmax = limits[metric]
+            sns.heatmap(
+                frame,
+                annot=True,
+                fmt=".1f",
+                cmap="viridis",
+                vmin=vmin,
+                vmax=vmax,
+                cbar=False,
+                ax=ax,
+            )
+            ax.tick_params(axis="y", rotation=0)
             ax.set(
-                xlabel="after training step",
-                ylabel=f"{paper.METRIC_LABELS[metric]} (%)",
-                title=f"{paper.METRIC_LABELS[metric]} of each task",
+                xlabel="task",
+                ylabel="after training step",
+                title=f"{labels.get(metric, metric)} (%)",
             )
+        fig.suptitle(matrix["label"])
         return to_data_uri(fig)
 
 
@@ -205,12 +205,3 @@ def importance_figure(importances: dict[str, float], name: str) -> str | None:
         sns.barplot(data=frame, x="importance", y="parameter", ax=ax, color="tab:blue")
         ax.set(title=f"{name}: parameter importance", xlim=(0, 1))
         return to_data_uri(fig)
-
-
-def finite(value: float | None) -> bool:
-    """Whether a value is a real, finite number."""
-    return (
-        value is not None
-        and isinstance(value, (int, float, np.floating))
-        and math.isfinite(float(value))
-    )

@@ -12,13 +12,16 @@ import importlib
 import pkgutil
 from typing import Any
 
+from reid.helpers import deep_merge
 from reid.strategies.base import (
     STRATEGIES,
     STRATEGY_STATE,
     Batch,
     ConsolidatingStrategy,
     LossParts,
+    OwnedModule,
     PhaseContext,
+    StepContext,
     Strategy,
     StrategyStateError,
     make_strategy,
@@ -63,8 +66,6 @@ def comparison_strategy(name: str) -> type[Strategy]:
 
 def comparison_section(method: dict[str, Any], name: str) -> dict[str, Any]:
     """The `method` section a comparison method trains with (a variant's overrides applied)."""
-    from reid.config import deep_merge
-
     cls = comparison_strategy(name)
     overrides = cls.variants[name][1] if name in cls.variants else {}
     return deep_merge({**copy.deepcopy(method), "name": cls.name}, overrides)
@@ -74,7 +75,10 @@ def hashed_section(method: dict[str, Any]) -> dict[str, Any]:
     """The part of a `method` section its strategy reads (the rest stays out of run hashes)."""
     cls = STRATEGIES.get(method["name"])
     keys = [key for key in cls.reads if key in method]
-    return {"name": method["name"], **{key: copy.deepcopy(method[key]) for key in keys}}
+    section = {"name": method["name"], **{key: copy.deepcopy(method[key]) for key in keys}}
+    if cls.revision > 1:
+        section["revision"] = cls.revision
+    return section
 
 
 __all__ = [
@@ -83,7 +87,9 @@ __all__ = [
     "Batch",
     "ConsolidatingStrategy",
     "LossParts",
+    "OwnedModule",
     "PhaseContext",
+    "StepContext",
     "Strategy",
     "StrategyStateError",
     "comparison_methods",

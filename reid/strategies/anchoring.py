@@ -11,8 +11,12 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.func import functional_call, grad, vmap
 
 from reid.data.transforms import EvalTransform
+
+# Images whose per-sample gradients are held at once (memory: CHUNK × backbone size).
+CHUNK = 8
 
 
 def backbone_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
@@ -23,6 +27,25 @@ def backbone_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
 def backbone_anchor(model: nn.Module) -> dict[str, torch.Tensor]:
     """A detached copy of the backbone's current weights (θ*)."""
     return {name: p.detach().clone() for name, p in backbone_parameters(model).items()}
+
+
+def per_sample_gradients(
+    model: nn.Module,
+    pipeline: int,
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    value: Callable[[Any, torch.Tensor], torch.Tensor],
+) -> dict[str, torch.Tensor]:
+    """Per-image gradients ∂ value(pipeline output of x, target)/∂θ of the backbone, each of
+    shape [N, *θ.shape] (torch.func: one image at a time, the model as it is, eval mode for BN)."""
+    params = {name: p.detach() for name, p in backbone_parameters(model).items()}
+    head = model.task_head(pipeline)
+
+    def of_one(weights: dict[str, torch.Tensor], image: torch.Tensor, target: torch.Tensor):
+        fmap = functional_call(model.base, weights, (image.unsqueeze(0),))
+        return value(head(fmap), target)
+
+    return vmap(grad(of_one), in_dims=(None, 0, 0), chunk_size=CHUNK)(params, images, targets)
 
 
 def sampled_batches(bank: Any, batches: int, batch_size: int, seed: int) -> list[torch.Tensor]:

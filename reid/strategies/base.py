@@ -3,13 +3,18 @@
 A strategy is one class in one module of this package, registered under its name (Avalanche's
 plugins, fast-reid's registries). The trainer only calls its hooks:
 
+    setup(ctx)               build what needs the model (owned modules, model-shaped state)
     before_phase(ctx)        freeze modules, build a teacher, consolidate the parent's task
+    freeze_earlier(ctx)      (called by before_phase) stop earlier tasks' heads from learning
     forward_pipelines(batch) pipelines the model runs on a batch
     before_step(batch)       change the raw (uint8) batch, e.g. mix in exemplars
     loss(model, out, batch)  total loss and its named, logged terms
+    after_backward(step)     gradients ready (unscaled), before the optimiser step
     after_step(batch, parts) bookkeeping after the optimiser step
     after_phase(ctx)         last words before the run's outputs are written
+    fuse_weights(ctx)        weights to write instead of the trained ones (weight averaging)
     state_dict() / load_state_dict(state)   what lives across phases (saved in the run folder)
+    owned_modules()          trainable modules of the strategy's own (optimised, saved, resumed)
 
 Phase 1 is shared by every strategy (plain cross-entropy, `Strategy` itself), so a strategy that
 keeps state about a task (an exemplar memory, a Fisher matrix) consolidates its *parent's* task
@@ -29,7 +34,9 @@ import torch
 from torch import nn
 
 from reid.errors import ReidError
+from reid.losses.task import TaskLoss
 from reid.registry import Registry
+from reid.seeding import derive_seed
 
 STRATEGY_STATE = "strategy.pt"
 STRATEGIES: Registry[type[Strategy]] = Registry("method")
@@ -76,8 +83,30 @@ class Batch:
 
 
 @dataclass
+class OwnedModule:
+    """A trainable module a strategy owns (a projector, a patch network): the trainer optimises
+    it with the model at `lr_factor` × the learning rate, clears its gradients with the model's,
+    saves its weights with the run's state (`state/last.pt`, `strategy.pt`; never `model.pt`)
+    and restores them on resume."""
+
+    module: nn.Module
+    lr_factor: float = 1.0
+
+
+@dataclass
+class StepContext:
+    """What `after_backward` sees: gradients are in `p.grad`, unscaled (also under fp16)."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    batch: Batch
+    parts: LossParts
+
+
+@dataclass
 class PhaseContext:
-    """What a strategy may read when a phase starts or ends."""
+    """What a strategy may read when a phase starts or ends. `train_transform(uint8 batch,
+    generator)` is the trainer's augmentation (for memory batches a strategy draws itself)."""
 
     spec: dict[str, Any]
     model: nn.Module
@@ -87,6 +116,7 @@ class PhaseContext:
     parent_dir: Path | None
     load_bank: Callable[[dict[str, Any]], Any]
     resumed: dict[str, Any] | None = None
+    train_transform: Callable[..., torch.Tensor] | None = None
 
     def parent_spec(self) -> dict[str, Any] | None:
         """The spec the parent run was trained from (None in phase 1)."""
@@ -101,6 +131,15 @@ class PhaseContext:
         from reid.engine.checkpoint import load_checkpoint
 
         return load_checkpoint(self.parent_dir / STRATEGY_STATE, require="state")["state"]
+
+    def parent_owned(self) -> dict[str, Any]:
+        """Weights of the modules the parent run's strategy owned, by name ({} for none)."""
+        if self.parent_dir is None or not (self.parent_dir / STRATEGY_STATE).is_file():
+            return {}
+        from reid.engine.checkpoint import load_checkpoint
+
+        saved = load_checkpoint(self.parent_dir / STRATEGY_STATE, require="state")
+        return saved.get("owned") or {}
 
 
 class Strategy:
@@ -117,22 +156,54 @@ class Strategy:
     # False for a method trained on all tasks at once (joint): comparison only, no phases.
     sequential: ClassVar[bool] = True
     order: ClassVar[int] = 100  # position in the comparison's default list and tables
+    # Heads (`model.head`) the strategy can train with; None: every registered head.
+    heads: ClassVar[tuple[str, ...] | None] = None
+    # The model piece a comparison trains this method with (a partial `model` section, e.g.
+    # {"head": "bnneck", "classifier": "growing"}), under `comparison.model_overrides`.
+    model: ClassVar[dict[str, Any]] = {}
+    # Bumped when a fix changes what the strategy trains with unchanged settings: a revision
+    # above 1 enters the run hash (`hashed_section`), so runs of the old code are not reused.
+    revision: ClassVar[int] = 1
 
     def __init__(self, method: dict[str, Any] | None, label_smoothing: float = 0.0) -> None:
         self.method = method or {}
         self.ce = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        self.losses = TaskLoss(label_smoothing=label_smoothing)
         self.new_index = 0
+        self.run_seed = 0
 
     @property
     def settings(self) -> dict[str, Any]:
         """This strategy's own section `method.<name>` ({} when it has none)."""
         return self.method.get(self.name, {})
 
+    def seed_for(self, *parts: int) -> int:
+        """A seed for one random choice of this phase, derived from the run's `seed`, the
+        strategy's own `seed` setting (an offset, 0 when it has none) and `parts` (the pipeline,
+        the epoch and step, ...): another run seed draws another memory, batches, images."""
+        return derive_seed(self.run_seed, int(self.settings.get("seed", 0)), *parts)
+
+    def setup(self, ctx: PhaseContext) -> None:
+        """Build what needs the model: owned modules, state shaped like the model's weights.
+        Called before `before_phase`, before any saved state is restored (so a resume finds the
+        modules and state in place and only fills them)."""
+
+    def owned_modules(self) -> dict[str, OwnedModule]:
+        """Trainable modules this strategy owns, by name (built in `setup`); {} for none."""
+        return {}
+
     def before_phase(self, ctx: PhaseContext) -> None:
         """Freeze what must not learn in this phase; on resume, restore the saved state."""
         self.new_index = ctx.new_index
+        self.run_seed = int(ctx.spec.get("seed", 0))
         if ctx.resumed:
             self.load_state_dict(ctx.resumed)
+        self.freeze_earlier(ctx)
+
+    def freeze_earlier(self, ctx: PhaseContext) -> None:
+        """Stop the earlier tasks' heads from learning (their gradients and BN statistics);
+        `method.trainable: both` keeps the earlier pipelines' blocks learning, their classifiers
+        frozen. Override to let old heads learn (PatchKD's distillation trains them)."""
         earlier = list(range(ctx.new_index))
         if not earlier:
             return
@@ -140,7 +211,7 @@ class Strategy:
             # The ensembling ablation's "both pipelines": earlier pipelines' blocks keep learning
             # (through the shared loss terms); their classifiers have no labels for this task.
             for index in earlier:
-                for param in ctx.model.pipelines[index].classifier.parameters():
+                for param in ctx.model.task_head(index).classifier.parameters():
                     param.requires_grad_(False)
         else:
             ctx.model.freeze_pipelines(earlier)
@@ -153,16 +224,40 @@ class Strategy:
         """The raw batch the step trains on."""
         return batch
 
+    def task_loss(self, out: Any, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The supervised loss of the task being learnt (`train.loss`: cross-entropy, plus a
+        weighted batch-hard triplet on the metric features) on the batch's own task, the last
+        of `out`; and its logged terms (`ce`, `triplet`). A head with a loss of its own
+        (`HeadOutput.supervised_loss`, e.g. DKP's) gives it instead, with the same weights."""
+        heads = getattr(out, "heads", None)
+        own = heads[-1].supervised_loss(batch.pids, self.losses) if heads else None
+        if own is not None:
+            return own
+        if self.losses.plain:
+            ce = self.ce(out.logits[-1], batch.pids)
+            return ce, {"ce": ce.detach()}
+        return self.losses(out.logits[-1], out.features[-1], batch.pids)
+
     def loss(self, model: nn.Module, out: Any, batch: Batch) -> LossParts:
         """Loss of one batch; `out` lists the pipelines of `forward_pipelines` in order."""
-        ce = self.ce(out.logits[-1], batch.pids)
-        return LossParts(ce, {"ce": ce.detach()})
+        total, terms = self.task_loss(out, batch)
+        return LossParts(total, terms)
+
+    def after_backward(self, step: StepContext) -> None:
+        """Called after backward and before the optimiser step, gradients unscaled: edit
+        `p.grad` (a projection, a clip) or read `step.optimizer`."""
 
     def after_step(self, batch: Batch, parts: LossParts) -> None:
         """Called after each optimiser step."""
 
     def after_phase(self, ctx: PhaseContext) -> None:
         """Called after the last epoch, before the run's outputs are written."""
+
+    def fuse_weights(self, ctx: PhaseContext) -> dict[str, torch.Tensor] | None:
+        """The model's weights to write instead of the trained ones (weight-space fusion with
+        the parent, e.g. θ = α θ_new + (1 − α) θ_old), or None. Called after `after_phase`,
+        before `model.pt` is written; a full state dict of `ctx.model`, loaded strictly."""
+        return None
 
     def state_dict(self) -> dict[str, Any]:
         """State that lives across phases (tensors, lists, dicts, numbers); {} for none."""
@@ -262,15 +357,25 @@ def register_strategy(
     reads: tuple[str, ...] | None = None,
     variants: dict[str, tuple[str, dict[str, Any]]] | None = None,
     sequential: bool = True,
+    heads: tuple[str, ...] | None = None,
+    model: dict[str, Any] | None = None,
+    revision: int = 1,
 ) -> Callable[[type[Strategy]], type[Strategy]]:
     """Class decorator: register a strategy as `name` with its report `label`.
 
     `options`: the properties (JSON schema, with defaults) of its section `method.<name>`;
-    `reads`: the keys of `method` it reads (default `trainable`, plus its section if it has one).
+    `reads`: the keys of `method` it reads (default `trainable`, plus its section if it has one);
+    `heads`: the heads it can train with (default every head; refused at validation otherwise);
+    `model`: the model piece a comparison trains it with (a partial `model` section applied
+    over the config's, under `comparison.model_overrides.<name>`);
+    `revision`: bump it when a fix changes training under unchanged settings (new run hashes).
     """
 
     def add(cls: type[Strategy]) -> type[Strategy]:
         cls.name, cls.label, cls.order, cls.sequential = name, label, order, sequential
+        cls.heads = heads
+        cls.model = dict(model or {})
+        cls.revision = revision
         cls.options = None if options is None else options_section(**options)
         own = (name,) if options is not None else ()
         cls.reads = reads if reads is not None else ("trainable", *own)
@@ -281,8 +386,16 @@ def register_strategy(
     return add
 
 
-def make_strategy(method: dict[str, Any] | None, label_smoothing: float) -> Strategy:
-    """The strategy of a phase (`None` = phase 1: plain cross-entropy)."""
-    if method is None:
-        return Strategy(None, label_smoothing)
-    return STRATEGIES.get(method["name"])(method, label_smoothing)
+def make_strategy(
+    method: dict[str, Any] | None, label_smoothing: float, train: dict[str, Any] | None = None
+) -> Strategy:
+    """The strategy of a phase (`None` = phase 1: the task loss alone), with the task loss of
+    the spec's `train` section."""
+    strategy = (
+        Strategy(None, label_smoothing)
+        if method is None
+        else STRATEGIES.get(method["name"])(method, label_smoothing)
+    )
+    if train is not None:
+        strategy.losses = TaskLoss.from_train(train)
+    return strategy

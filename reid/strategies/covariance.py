@@ -16,6 +16,9 @@ OPTIONS = {
     "lam": {"type": "number", "default": 1.0},
     "alpha": {"type": "number", "default": 1.0e-9},
     "beta": {"type": "number", "default": 0.0},
+    # Eq. (1): Σ over the batch's couples inside A (as printed, and the authors' code), or one
+    # squared term per couple (this suite's reading before the fix).
+    "couples": {"type": "string", "enum": ["summed", "separate"], "default": "summed"},
 }
 
 
@@ -25,6 +28,7 @@ OPTIONS = {
     order=10,
     variants={"covariance_paper": ("covariance (gradient variant)", PAPER_VARIANT)},
     options=OPTIONS,
+    heads=("pipeline",),
 )
 class CovarianceStrategy(Strategy):
     """Cross-entropy on the new pipeline + the covariance loss over all pipelines (eq. 1)."""
@@ -32,12 +36,14 @@ class CovarianceStrategy(Strategy):
     def before_phase(self, ctx: PhaseContext) -> None:
         super().before_phase(ctx)
         cov = self.settings
-        self.term = CovarianceTerm(cov["variant"], cov["lam"], cov["alpha"], cov["beta"])
+        self.term = CovarianceTerm(
+            cov["variant"], cov["lam"], cov["alpha"], cov["beta"], cov.get("couples", "summed")
+        )
 
     def forward_pipelines(self, batch: Batch) -> list[int]:
         return list(range(self.new_index + 1))
 
     def loss(self, model: Any, out: Any, batch: Batch) -> LossParts:
-        ce = self.ce(out.logits[-1], batch.pids)
+        task, terms = self.task_loss(out, batch)
         cov, couples = self.term(out.block2, batch.pids, batch.camids)
-        return LossParts(ce + cov, {"ce": ce.detach(), "cov": cov.detach()}, couples)
+        return LossParts(task + cov, {**terms, "cov": cov.detach()}, couples)

@@ -18,9 +18,19 @@ OPTIONS = {
 }
 
 
+def distilled(model: Any, out: Any, old: list[torch.Tensor]) -> list[tuple[Any, Any]]:
+    """(learner, teacher) logit pairs to distil: each earlier pipeline's logits; with a growing
+    classifier, the rows of every earlier task's classes, once (its outputs are shared)."""
+    if getattr(model, "growing", False):
+        rows = model.label_offset(len(old))
+        return [(out.logits[-1][:, :rows], old[-1][:, :rows])]
+    return list(zip(out.logits[:-1], old, strict=True))
+
+
 @register_strategy("lwf", "Learning without Forgetting", order=30, options=OPTIONS)
 class LwfStrategy(Strategy):
-    """Cross-entropy on the new pipeline + KL to the parent's logits on every earlier pipeline."""
+    """The task loss on the new pipeline + KL to the parent's logits on every earlier pipeline
+    (on a growing classifier: to the parent's logits of the old rows)."""
 
     def before_phase(self, ctx: PhaseContext) -> None:
         super().before_phase(ctx)
@@ -32,16 +42,13 @@ class LwfStrategy(Strategy):
         return list(range(self.new_index + 1))
 
     def loss(self, model: Any, out: Any, batch: Batch) -> LossParts:
-        ce = self.ce(out.logits[-1], batch.pids)
+        task, terms = self.task_loss(out, batch)
         with torch.no_grad():
             old = self.teacher(batch.images, pipelines=list(range(self.new_index))).logits
         temperature = self.settings["temperature"]
         distil = sum(
-            (
-                lwf_loss(new, target, temperature)
-                for new, target in zip(out.logits[:-1], old, strict=True)
-            ),
-            start=torch.zeros((), device=ce.device),
+            (lwf_loss(new, target, temperature) for new, target in distilled(model, out, old)),
+            start=torch.zeros((), device=task.device),
         )
-        total = ce + self.settings["weight"] * distil
-        return LossParts(total, {"ce": ce.detach(), "lwf": distil.detach()})
+        total = task + self.settings["weight"] * distil
+        return LossParts(total, {**terms, "lwf": distil.detach()})

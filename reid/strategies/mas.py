@@ -20,34 +20,26 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.func import functional_call, grad, vmap
 
 from reid.strategies import base
 from reid.strategies.anchoring import (
     backbone_anchor,
-    backbone_parameters,
     normalised,
+    per_sample_gradients,
     quadratic_penalty,
     sum_over_batches,
 )
 from reid.strategies.base import register_strategy
-
-# Images whose per-sample gradients are held at once (memory: CHUNK × backbone size).
-CHUNK = 8
 
 
 def sample_gradients(
     model: nn.Module, pipeline: int, images: torch.Tensor
 ) -> dict[str, torch.Tensor]:
     """Per-image gradients ∂‖f(x)‖²/∂θ of the backbone, each of shape [N, *θ.shape]."""
-    params = {name: p.detach() for name, p in backbone_parameters(model).items()}
-    head = model.pipelines[pipeline]
-
-    def squared_norm(weights: dict[str, torch.Tensor], image: torch.Tensor) -> torch.Tensor:
-        fmap = functional_call(model.base, weights, (image.unsqueeze(0),))
-        return head(fmap).embedding.pow(2).sum()
-
-    return vmap(grad(squared_norm), in_dims=(None, 0), chunk_size=CHUNK)(params, images)
+    unused = torch.zeros(len(images), device=images.device)
+    return per_sample_gradients(
+        model, pipeline, images, unused, lambda out, _: out.embedding.pow(2).sum()
+    )
 
 
 def importance(
@@ -83,11 +75,12 @@ OPTIONS = {
     "weight": {"type": "number", "minimum": 0, "default": 5.0},
     "normalize": {"type": "boolean", "default": True},
     "omega_batches": {"type": "integer", "minimum": 1, "default": 16},
+    # An offset to the run's seed (the images are drawn from both).
     "seed": {"type": "integer", "default": 0},
 }
 
 
-@register_strategy("mas", "MAS", order=75, options=OPTIONS)
+@register_strategy("mas", "MAS", order=75, options=OPTIONS, revision=2)
 class MasStrategy(base.ConsolidatingStrategy):
     """Cross-entropy on the new task + the MAS penalty of the earlier tasks' summed Ω."""
 
@@ -104,7 +97,7 @@ class MasStrategy(base.ConsolidatingStrategy):
         opts = self.settings
         size = ctx.spec["train"]["batch"]["p"] * ctx.spec["train"]["batch"]["k"]
         found = importance(
-            ctx.model, pipeline, bank, opts["omega_batches"], size, opts["seed"] + pipeline
+            ctx.model, pipeline, bank, opts["omega_batches"], size, self.seed_for(pipeline)
         )
         if opts["normalize"]:
             found = normalised(found)
@@ -116,7 +109,7 @@ class MasStrategy(base.ConsolidatingStrategy):
         self.omega, self.anchor = accumulate(self.per_task)
 
     def loss(self, model: nn.Module, out: Any, batch: base.Batch) -> base.LossParts:
-        ce = self.ce(out.logits[-1], batch.pids)
+        task, terms = self.task_loss(out, batch)
         penalty = mas_penalty(model, self.omega, self.anchor)
-        total = ce + self.settings["weight"] * penalty
-        return base.LossParts(total, {"ce": ce.detach(), "mas": penalty.detach()})
+        total = task + self.settings["weight"] * penalty
+        return base.LossParts(total, {**terms, "mas": penalty.detach()})

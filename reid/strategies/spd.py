@@ -14,13 +14,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from reid.losses.precision import float32_gram
 from reid.strategies.base import Batch, LossParts, PhaseContext, Strategy, register_strategy
 
 
 def similarity(features: torch.Tensor) -> torch.Tensor:
-    """Row-normalised b×b similarity of a batch of feature maps."""
-    flat = features.flatten(1).float()
-    return F.normalize(flat @ flat.t(), p=2, dim=1)
+    """Row-normalised b×b similarity of a batch of feature maps, in float32 even under autocast
+    (the loss is the small difference of two near-equal matrices: bf16 products swamp it)."""
+    return F.normalize(float32_gram(features.flatten(1)), p=2, dim=1)
 
 
 def spd_loss(learner: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
@@ -33,7 +34,9 @@ def spd_loss(learner: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
 OPTIONS = {"weight": {"type": "number", "minimum": 0, "default": 3000.0}}
 
 
-@register_strategy("spd", "similarity-preserving distillation", order=80, options=OPTIONS)
+@register_strategy(
+    "spd", "similarity-preserving distillation", order=80, options=OPTIONS, revision=2
+)
 class SpdStrategy(Strategy):
     """Cross-entropy on the new task + SPD between the parent's and the learner's backbone."""
 
@@ -44,9 +47,9 @@ class SpdStrategy(Strategy):
             param.requires_grad_(False)
 
     def loss(self, model: Any, out: Any, batch: Batch) -> LossParts:
-        ce = self.ce(out.logits[-1], batch.pids)
+        task, terms = self.task_loss(out, batch)
         with torch.no_grad():
             target = self.teacher(batch.images)
         distil = spd_loss(out.base, target)
-        total = ce + self.settings["weight"] * distil
-        return LossParts(total, {"ce": ce.detach(), "spd": distil.detach()})
+        total = task + self.settings["weight"] * distil
+        return LossParts(total, {**terms, "spd": distil.detach()})

@@ -1,5 +1,5 @@
 """The paper's ablations as Optuna studies sharing one storage."""
 
-from reid.tuning.studies import STUDY_NAMES, StudyPlan, study_plan
+from reid.tuning.studies import STUDIES, StudyPlan, study_plan
 
-__all__ = ["STUDY_NAMES", "StudyPlan", "study_plan"]
+__all__ = ["STUDIES", "StudyPlan", "study_plan"]

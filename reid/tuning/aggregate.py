@@ -8,9 +8,12 @@ from typing import Any
 import optuna
 import pandas as pd
 
+from reid import paths
 from reid.io import write_csv, write_json
+from reid.report_tables import TableInputs, compute_tables
+from reid.report_tables.studies import study_section
 from reid.tuning.storage import open_storage, require_study, stale_numbers
-from reid.tuning.studies import StudyPlan
+from reid.tuning.studies import STUDIES, StudyPlan
 
 BASE_COLUMNS = [
     "study",
@@ -92,12 +95,44 @@ def _tied_points(complete: list, top: float, tolerance: float) -> list[str]:
     return points
 
 
-def write_study_outputs(storage: str, plan: StudyPlan, table: Path, best: Path) -> pd.DataFrame:
-    """Write `study_<ablation>.csv` and `best_<ablation>.json` from the study of this config."""
+def read_history(run: str) -> pd.DataFrame | None:
+    """A trial run's history.csv (written by the study's own workers), or None."""
+    path = Path(paths.run_file(run, paths.HISTORY))
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def study_report_tables(
+    study: optuna.Study, frame: pd.DataFrame, best: dict[str, Any], inputs: TableInputs
+) -> dict[str, Any]:
+    """The study's report tables file: its section and the tables it feeds."""
+    ablation = study.user_attrs.get("ablation", study.study_name)
+    registered = STUDIES.get(ablation)
+    inputs.study, inputs.best = frame, best
+    return {
+        "producer": f"study_{ablation}",
+        "study": study_section(study, best, registered.heading, ablation),
+        "tables": compute_tables(list(registered.tables), inputs),
+    }
+
+
+def write_study_outputs(
+    storage: str,
+    plan: StudyPlan,
+    table: Path,
+    best: Path,
+    report: Path | None = None,
+    inputs: TableInputs | None = None,
+) -> pd.DataFrame:
+    """Write `study_<ablation>.csv` and `best_<ablation>.json` from the study of this config,
+    and with `report` its report tables (`inputs`: what its tables read besides the study)."""
     store = open_storage(storage)
     require_study(store, storage, plan.study_name)
     study = optuna.load_study(study_name=plan.study_name, storage=store)
     frame = study_frame(study)
+    point = best_point(study)
     write_csv(table, frame)
-    write_json(best, best_point(study))
+    write_json(best, point)
+    if report is not None:
+        inputs = inputs or TableInputs()
+        write_json(report, study_report_tables(study, frame, point, inputs))
     return frame

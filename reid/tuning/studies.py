@@ -13,9 +13,10 @@ from typing import Any
 
 import optuna
 
-from reid.config import stable_hash
+from reid.helpers import stable_hash
+from reid.models import neutral_model
 from reid.registry import Registry
-from reid.runs import main_chain, phase_spec, run_hash
+from reid.runs import RUNTIME_TRAIN_KEYS, main_chain, neutral_train, phase_spec, run_hash
 
 OBJECTIVES = {
     "batch_size": "task-1 Rank-1 (%) after phase 1",
@@ -111,6 +112,8 @@ class Study:
     phases: int = 1  # tasks it needs (a phase-2 study needs two)
     ablation_keys: tuple[str, ...] = ()  # the `ablations` keys it reads
     optuna_keys: tuple[str, ...] = ()  # the `optuna` keys its plan reads (e.g. n_extra_trials)
+    tables: tuple[str, ...] = ()  # the report tables it feeds (reid/report_tables/)
+    method_sections: tuple[str, ...] = ()  # `method.<strategy>` sections it reads
 
     @property
     def heading(self) -> str:
@@ -127,13 +130,27 @@ def register_study(
     phases: int = 1,
     reads: tuple[str, ...] = (),
     optuna_reads: tuple[str, ...] = (),
+    tables: tuple[str, ...] = (),
+    method_reads: tuple[str, ...] = (),
 ):
     """Decorator registering a study builder (its objective text is `OBJECTIVES[name]`);
     `reads`: the `ablations` keys it reads, `optuna_reads` the `optuna` keys its plan reads
-    (its rules get only those, see `study_config`)."""
+    (its rules get only those, see `study_config`); `tables`: the report tables it feeds
+    (registered in `reid.report_tables`; its aggregate job computes them); `method_reads`: the
+    `method.<strategy>` sections a study of later phases reads besides the main method's own
+    (the λ and α studies edit `method.covariance`)."""
 
     def add(build: Callable[[dict[str, Any]], StudyPlan]):
-        study = Study(build, title, OBJECTIVES[name], phases, tuple(reads), tuple(optuna_reads))
+        study = Study(
+            build,
+            title,
+            OBJECTIVES[name],
+            phases,
+            tuple(reads),
+            tuple(optuna_reads),
+            tuple(tables),
+            tuple(method_reads),
+        )
         STUDIES.add(name, study)
         return build
 
@@ -164,7 +181,7 @@ def _phase2_plan(
     return TrialPlan(point, [first, spec], evaluations, score)
 
 
-@register_study("batch_size", "Batch size", reads=("batch_size",))
+@register_study("batch_size", "Batch size", reads=("batch_size",), tables=("batch_size",))
 def batch_size_study(config: dict[str, Any]) -> StudyPlan:
     """Batch size (paper: 32 beats 64); batches are P ids × K images with K from the config."""
     values = config["ablations"]["batch_size"]
@@ -185,7 +202,7 @@ def batch_size_study(config: dict[str, Any]) -> StudyPlan:
     )
 
 
-@register_study("optimizer", "Optimiser", reads=("optimizer", "adam_lr"))
+@register_study("optimizer", "Optimiser", reads=("optimizer", "adam_lr"), tables=("optimizer",))
 def optimizer_study(config: dict[str, Any]) -> StudyPlan:
     """Adam with weight decay (no schedule) against SGD + CLR (the config's main setting)."""
     values = config["ablations"]["optimizer"]
@@ -213,6 +230,8 @@ def optimizer_study(config: dict[str, Any]) -> StudyPlan:
     phases=2,
     reads=("lambdas", "lambda_epochs"),
     optuna_reads=("n_extra_trials",),
+    tables=("hyperparameters", "lambda"),
+    method_reads=("covariance",),
 )
 def lambda_study(config: dict[str, Any]) -> StudyPlan:
     """λ of the covariance loss after `lambda_epochs` of phase 2 (paper: 100 epochs)."""
@@ -256,7 +275,13 @@ def lambda_study(config: dict[str, Any]) -> StudyPlan:
     )
 
 
-@register_study("ensembling", "Ensembling", phases=2, reads=("ensembling", "ensembling_epochs"))
+@register_study(
+    "ensembling",
+    "Ensembling",
+    phases=2,
+    reads=("ensembling", "ensembling_epochs"),
+    tables=("ensembling",),
+)
 def ensembling_study(config: dict[str, Any]) -> StudyPlan:
     """Phase 2 trained as base + second pipeline or both pipelines, short and long schedules."""
     modes = config["ablations"]["ensembling"]
@@ -287,6 +312,8 @@ def ensembling_study(config: dict[str, Any]) -> StudyPlan:
     "α of the covariance loss, gradient variant, over seeds",
     phases=2,
     reads=("alphas", "alpha_seeds"),
+    tables=("answer",),
+    method_reads=("covariance",),
 )
 def alpha_study(config: dict[str, Any]) -> StudyPlan:
     """Does the covariance term change training, and does it then reduce forgetting? The
@@ -326,9 +353,6 @@ def alpha_study(config: dict[str, Any]) -> StudyPlan:
     return StudyPlan("alpha", OBJECTIVES["alpha"], grid, suggest, plan, space=space)
 
 
-STUDY_NAMES = tuple(STUDIES.names())
-
-
 def study_plan(config: dict[str, Any], name: str) -> StudyPlan:
     """The plan of one ablation study under `config` (an unknown name is refused listing the
     studies)."""
@@ -342,14 +366,29 @@ def study_config(config: dict[str, Any], name: str) -> dict[str, Any]:
     unrelated key, such as `report.title` or another study's grid, never re-runs it)."""
     study = STUDIES.get(name)
     phase_one = study.phases == 1
-    kept = {key: copy.deepcopy(config[key]) for key in ("seed", "data", "model", "train")}
+    kept = {key: copy.deepcopy(config[key]) for key in ("seed", "data")}
+    # Only the model and training keys that change a run (a new key at its no-op value does
+    # not re-run a study).
+    kept["model"] = neutral_model(config["model"])
+    kept["train"] = neutral_train(config["train"])
+    kept["train"].update({key: config["train"][key] for key in RUNTIME_TRAIN_KEYS})
     kept["evaluation"] = copy.deepcopy(config["evaluation"])
     kept["tasks"] = copy.deepcopy(config["tasks"][: study.phases])
     if not phase_one:
-        kept["method"] = copy.deepcopy(config["method"])
+        kept["method"] = study_method(config["method"], study)
     kept["ablations"] = {key: config["ablations"][key] for key in study.ablation_keys}
     optuna_keys = ("storage", "pruner_warmup_epochs", *study.optuna_keys)
     kept["optuna"] = {key: config["optuna"][key] for key in optuna_keys}
+    return kept
+
+
+def study_method(method: dict[str, Any], study: Study) -> dict[str, Any]:
+    """The part of the `method` section a study of later phases reads: the main method's name,
+    `trainable` and own section, and the sections the study edits (a new strategy's defaults
+    then never re-run a study)."""
+    sections = {method["name"], *study.method_sections}
+    kept = {key: copy.deepcopy(method[key]) for key in ("name", "trainable")}
+    kept.update({key: copy.deepcopy(method[key]) for key in sorted(sections) if key in method})
     return kept
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -15,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.trial import TrialState
 
-from reid.io import write_json
-from reid.runs import RUNS_ROOT, is_complete, run_hash, run_lock
+from reid.runs import RUNS_ROOT, run_hash
 from reid.tuning.storage import (
     heartbeat_settings,
     is_url,
@@ -155,32 +153,21 @@ def counted_trials(study: optuna.Study) -> tuple[int, bool]:
     return counted, waiting
 
 
-def ensure_run(spec: dict[str, Any], runtime: Runtime, callback=None) -> Path:
-    """Train a run unless a finished one with the same config exists (then reuse it)."""
-    from reid.engine import run_phase
-
-    directory = RUNS_ROOT / run_hash(spec)
-    with run_lock(directory):
-        if not is_complete(directory):
-            run_phase(spec, directory, runtime, epoch_callback=callback)
-    return directory
-
-
 def evaluate_cached(evaluation: Evaluation, config: dict[str, Any], runtime: Runtime) -> dict:
-    """Evaluate a run on a task, reusing a trial evaluation with the same settings."""
+    """Evaluate a run on a task, reusing a trial evaluation with the same settings of the very
+    same `model.pt` (its sha256 is recorded: a retrained model is evaluated again)."""
     from reid.config import stable_hash
-    from reid.engine.evaluate import evaluate_run
+    from reid.engine.evaluate import evaluate_run, for_model
     from reid.runs import task_entry
 
     directory = RUNS_ROOT / run_hash(evaluation.spec)
     settings = dict(config["evaluation"], features=evaluation.features)
     task = task_entry(config, config["tasks"][evaluation.task_index])
     path = directory / "eval" / "trials" / f"{task['name']}-{stable_hash(settings, 8)}.json"
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
-    result = evaluate_run(directory / "model.pt", task, evaluation.task_index, settings, runtime)
-    write_json(path, result)
-    return result
+    model = directory / "model.pt"
+    return for_model(
+        path, model, lambda: evaluate_run(model, task, evaluation.task_index, settings, runtime)
+    )
 
 
 def make_objective(plan: StudyPlan, config: dict[str, Any], runtime: Runtime):
@@ -222,6 +209,8 @@ def make_objective(plan: StudyPlan, config: dict[str, Any], runtime: Runtime):
 
 
 def _train(trial, trial_plan: TrialPlan, config, runtime: Runtime, prune: bool) -> None:
+    from reid.engine.trainer import ensure_run
+
     for spec in trial_plan.specs[:-1]:
         ensure_run(spec, runtime)
     callback = _pruning_callback(trial, trial_plan, config, runtime) if prune else None

@@ -4,24 +4,25 @@
 
 rule comparison:
     input:
-        sorted({eval_path(e["run"], e["task"]) for e in COMPARISON_EVALS}),
+        sorted({e["file"] for e in PLAN.comparison_manifest()}),
     output:
         results=report(
-            "results/tables/comparison.csv",
+            paths.table_file("comparison"),
             caption="../report/continual.rst",
             category="Method comparison",
         ),
         continual=report(
-            "results/tables/continual.csv",
+            paths.table_file("continual"),
             caption="../report/continual.rst",
             category="Method comparison",
         ),
-        summary="results/tables/continual_summary.csv",
-        paired="results/tables/continual_paired.csv",
+        summary=paths.table_file("continual_summary"),
+        paired=paths.table_file("continual_paired"),
+        report_tables=paths.report_tables("comparison"),
     log:
-        "results/logs/tables/comparison.log",
+        paths.log_file("tables", "comparison"),
     benchmark:
-        "results/benchmarks/comparison/comparison.tsv"
+        paths.benchmark_file("comparison", "comparison")
     conda:
         "../envs/reid.yaml"
     threads: 1
@@ -29,10 +30,10 @@ rule comparison:
         mem_mb=1000,
         runtime=5,
     params:
-        manifest=canonical_json(
-            [dict(e, file=eval_path(e["run"], e["task"])) for e in COMPARISON_EVALS]
-        ),
+        manifest=canonical_json(PLAN.comparison_manifest()),
+        synthetic="--synthetic" if is_synthetic(CONFIG) else "",
     shell:
         "reid tables comparison --manifest {params.manifest:q} --out {output.results}"
         " --continual {output.continual} --summary {output.summary}"
-        " --paired {output.paired} > {log} 2>&1"
+        " --paired {output.paired} --report-tables {output.report_tables}"
+        " {params.synthetic} > {log} 2>&1"

@@ -3,12 +3,12 @@
 
 rule prepare_dataset:
     output:
-        ready="resources/datasets/{dataset}/READY.json",
-        summary="resources/datasets/{dataset}/summary.csv",
+        ready=paths.ready_file(paths.dataset_dir("{dataset}")),
+        summary=paths.dataset_summary(paths.dataset_dir("{dataset}")),
     log:
-        "results/logs/prepare/{dataset}.log",
+        paths.log_file("prepare", "{dataset}"),
     benchmark:
-        "results/benchmarks/prepare/{dataset}.tsv"
+        paths.benchmark_file("prepare", "{dataset}")
     conda:
         "../envs/reid.yaml"
     threads: 1
@@ -17,7 +17,7 @@ rule prepare_dataset:
         runtime=120,
     params:
         task=lambda wildcards: canonical_json(
-            DATASET_DIRS[f"resources/datasets/{wildcards.dataset}"]
+            PLAN.dataset_dirs[paths.dataset_dir(wildcards.dataset)]
         ),
         data=canonical_json({"verify_counts": CONFIG["data"]["verify_counts"]}),
     shell:

@@ -4,14 +4,14 @@
 
 rule evaluate_run:
     input:
-        model="results/runs/{run}/model.pt",
+        model=paths.run_file("{run}", paths.MODEL),
         ready=get_eval_ready,
     output:
-        "results/runs/{run}/eval/tasks.json",
+        paths.eval_file("{run}"),
     log:
-        "results/logs/evaluate/{run}.log",
+        paths.log_file("evaluate", "{run}"),
     benchmark:
-        "results/benchmarks/evaluate/{run}.tsv"
+        paths.benchmark_file("evaluate", "{run}")
     conda:
         "../envs/reid.yaml"
     threads: CONFIG["threads"]
@@ -20,7 +20,7 @@ rule evaluate_run:
         runtime=CONFIG["resources"]["evaluate_runtime"],
         gpu=CONFIG["resources"]["train_gpus"],
     params:
-        tasks=lambda wildcards: canonical_json(get_eval_tasks(wildcards)),
+        tasks=lambda wildcards: canonical_json(PLAN.eval_tasks(wildcards.run)),
         evaluation=canonical_json(CONFIG["evaluation"]),
         device=CONFIG["device"],
         speed=SPEED_FLAGS,

@@ -1,18 +1,23 @@
 # The lifelong re-ID benchmark (only when benchmark.enabled): every step of each comparison
 # method, and an untrained reference model per seed, evaluated with one task-free feature source
 # on every seen task and unseen set; then Seen-Avg / Unseen-Avg tables.
+BENCH = PLAN.benchmark
+BENCH_SETS = BENCH.sets if BENCH else []
+BENCH_EVAL = BENCH.evaluation if BENCH else {}
+BENCH_READY = BENCH.ready if BENCH else []
+BENCH_MANIFEST = BENCH.manifest() if BENCH else []
 
 
 rule lreid_evaluate:
     input:
-        model="results/runs/{run}/model.pt",
+        model=paths.run_file("{run}", paths.MODEL),
         ready=BENCH_READY,
     output:
-        "results/lreid/evals/{run}.json",
+        paths.lreid_eval_file("{run}"),
     log:
-        "results/logs/lreid/{run}.log",
+        paths.log_file("lreid", "{run}"),
     benchmark:
-        "results/benchmarks/lreid/{run}.tsv"
+        paths.benchmark_file("lreid", "{run}")
     conda:
         "../envs/reid.yaml"
     threads: CONFIG["threads"]
@@ -31,15 +36,43 @@ rule lreid_evaluate:
         " {params.speed} --out {output} > {log} 2>&1"
 
 
+rule lreid_chain:
+    input:
+        ready=BENCH_READY,
+    output:
+        paths.lreid_chain_file("{chain}"),
+    log:
+        paths.log_file("lreid", "chain_{chain}"),
+    benchmark:
+        paths.benchmark_file("lreid", "chain_{chain}")
+    conda:
+        "../envs/reid.yaml"
+    threads: CONFIG["threads"]
+    resources:
+        mem_mb=CONFIG["resources"]["train_mem_mb"],
+        runtime=CONFIG["resources"]["train_runtime"] * len(CONFIG["tasks"]),
+        gpu=CONFIG["resources"]["train_gpus"],
+    params:
+        specs=lambda wildcards: canonical_json(BENCH.chains[wildcards.chain]),
+        sets=canonical_json(BENCH_SETS),
+        evaluation=canonical_json(BENCH_EVAL),
+        device=CONFIG["device"],
+        speed=SPEED_FLAGS,
+    shell:
+        "reid lifelong chain --specs {params.specs:q} --sets {params.sets:q}"
+        " --eval-json {params.evaluation:q} --device {params.device} --threads {threads}"
+        " {params.speed} --out {output} > {log} 2>&1"
+
+
 rule lreid_reference:
     input:
         ready=BENCH_READY,
     output:
-        "results/lreid/reference/{run}.json",
+        paths.lreid_eval_file("{run}", reference=True),
     log:
-        "results/logs/lreid/reference_{run}.log",
+        paths.log_file("lreid", "reference_{run}"),
     benchmark:
-        "results/benchmarks/lreid/reference_{run}.tsv"
+        paths.benchmark_file("lreid", "reference_{run}")
     conda:
         "../envs/reid.yaml"
     threads: CONFIG["threads"]
@@ -48,7 +81,7 @@ rule lreid_reference:
         runtime=CONFIG["resources"]["evaluate_runtime"],
         gpu=CONFIG["resources"]["train_gpus"],
     params:
-        spec=lambda wildcards: canonical_json(BENCH["references"][wildcards.run]),
+        spec=lambda wildcards: canonical_json(BENCH.plan["references"][wildcards.run]),
         sets=canonical_json(BENCH_SETS),
         evaluation=canonical_json(BENCH_EVAL),
         device=CONFIG["device"],
@@ -61,19 +94,20 @@ rule lreid_reference:
 
 rule lreid_tables:
     input:
-        [lreid_eval_file(e) for e in BENCH_EVALS],
+        [e["file"] for e in BENCH_MANIFEST],
     output:
         table=report(
-            "results/tables/lreid.csv",
+            paths.table_file("lreid"),
             caption="../report/lreid.rst",
             category="Lifelong re-ID benchmark",
         ),
-        seeds="results/tables/lreid_seeds.csv",
-        datasets="results/tables/lreid_datasets.csv",
+        seeds=paths.table_file("lreid_seeds"),
+        datasets=paths.table_file("lreid_datasets"),
+        report_tables=paths.report_tables("lreid"),
     log:
-        "results/logs/tables/lreid.log",
+        paths.log_file("tables", "lreid"),
     benchmark:
-        "results/benchmarks/tables/lreid.tsv"
+        paths.benchmark_file("tables", "lreid")
     conda:
         "../envs/reid.yaml"
     threads: 1
@@ -81,7 +115,9 @@ rule lreid_tables:
         mem_mb=1000,
         runtime=5,
     params:
-        manifest=canonical_json([dict(e, file=lreid_eval_file(e)) for e in BENCH_EVALS]),
+        manifest=canonical_json(BENCH_MANIFEST),
+        order=BENCH.set_order() if BENCH else "",
     shell:
         "reid lifelong tables --manifest {params.manifest:q} --out {output.table}"
-        " --seeds {output.seeds} --datasets {output.datasets} > {log} 2>&1"
+        " --seeds {output.seeds} --datasets {output.datasets}"
+        " --report-tables {output.report_tables} --order {params.order:q} > {log} 2>&1"

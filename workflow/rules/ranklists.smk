@@ -1,18 +1,18 @@
 # Rank lists, the picture of forgetting: the top-10 gallery images of fixed task-1 queries per
-# model chosen in ranklists_plan.smk, as a PNG grid and a JSON record that the report embeds.
+# model chosen by reid/plans/ranklists.py, as a PNG grid and a JSON record the report embeds.
 
 
 rule ranklist:
     input:
-        model="results/runs/{run}/model.pt",
-        ready=ready_file(task_entry(CONFIG, TASKS[0])["root"]),
+        model=paths.run_file("{run}", paths.MODEL),
+        ready=paths.ready_file(PLAN.main[0]["task"]["root"]),
     output:
-        png="results/ranklists/{run}_{task}.png",
-        json="results/ranklists/{run}_{task}.json",
+        png=paths.ranklist_file("{run}", "{task}", "png"),
+        json=paths.ranklist_file("{run}", "{task}", "json"),
     log:
-        "results/logs/ranklists/{run}_{task}.log",
+        paths.log_file("ranklists", "{run}_{task}"),
     benchmark:
-        "results/benchmarks/ranklists/{run}_{task}.tsv"
+        paths.benchmark_file("ranklists", "{run}_{task}")
     conda:
         "../envs/reid.yaml"
     threads: 1
@@ -20,7 +20,9 @@ rule ranklist:
         mem_mb=CONFIG["resources"]["evaluate_mem_mb"],
         runtime=CONFIG["resources"]["evaluate_runtime"],
     params:
-        settings=_ranklist_params,
+        settings=lambda wildcards: PLAN.ranklist_settings(
+            f"{wildcards.run}_{wildcards.task}"
+        ),
         device=CONFIG["device"],
     shell:
         "reid ranklist --model {input.model} --settings {params.settings:q}"

@@ -1,11 +1,12 @@
-# The HTML report: every table of the paper beside ours, figures, provenance. Reads files only.
+# The HTML report: every table of the paper beside ours, figures, provenance. It formats the
+# report tables rules computed and opens no file but its declared inputs.
 
 
 rule provenance:
     output:
-        "results/provenance.json",
+        paths.provenance_file(),
     log:
-        "results/logs/report/provenance.log",
+        paths.log_file("report", "provenance"),
     conda:
         "../envs/reid.yaml"
     threads: 1
@@ -22,17 +23,16 @@ rule provenance:
 rule report:
     input:
         unpack(get_report_inputs),
-        ranklists=get_ranklists,
     output:
         report(
-            "results/report/index.html",
+            paths.report_html(),
             caption="../report/report.rst",
             category="Report",
         ),
     log:
-        "results/logs/report/report.log",
+        paths.log_file("report", "report"),
     benchmark:
-        "results/benchmarks/report/report.tsv"
+        paths.benchmark_file("report", "report")
     conda:
         "../envs/reid.yaml"
     threads: 1
@@ -41,11 +41,9 @@ rule report:
         runtime=10,
     params:
         config=canonical_json(CONFIG),
-        studies=canonical_json(STUDY_NAMES),
-        main_runs=",".join(MAIN_HASHES),
-        storage=OPTUNA_STORAGE,
+        settings=PLAN.report_settings(),
     shell:
-        "reid report --results results --out {output} --config-json {params.config:q}"
-        " --datasets {input.ready} --provenance {input.provenance}"
-        " --main-runs {params.main_runs} --storage {params.storage:q}"
-        " --studies {params.studies:q} --ranklists {input.ranklists} > {log} 2>&1"
+        "reid report --out {output} --config-json {params.config:q}"
+        " --settings-json {params.settings:q} --tables {input.tables}"
+        " --histories {input.histories} --metrics {input.metrics}"
+        " --ranklists {input.ranklists} --provenance {input.provenance} > {log} 2>&1"

@@ -5,13 +5,13 @@ rule train_phase:
     input:
         unpack(get_train_inputs),
     output:
-        model="results/runs/{run}/model.pt",
-        history="results/runs/{run}/history.csv",
-        metrics="results/runs/{run}/metrics.json",
+        model=paths.run_file("{run}", paths.MODEL),
+        history=paths.run_file("{run}", paths.HISTORY),
+        metrics=paths.run_file("{run}", paths.METRICS),
     log:
-        "results/logs/train/{run}.log",
+        paths.log_file("train", "{run}"),
     benchmark:
-        "results/benchmarks/train/{run}.tsv"
+        paths.benchmark_file("train", "{run}")
     conda:
         "../envs/reid.yaml"
     threads: CONFIG["threads"]
@@ -20,11 +20,14 @@ rule train_phase:
         runtime=CONFIG["resources"]["train_runtime"],
         gpu=CONFIG["resources"]["train_gpus"],
     params:
-        spec=lambda wildcards: canonical_json(RUNS[wildcards.run]),
+        spec=lambda wildcards: canonical_json(PLAN.runs[wildcards.run]),
         device=CONFIG["device"],
         amp=CONFIG["train"]["amp"],
         speed=SPEED_FLAGS,
     shell:
-        "reid train --spec {params.spec:q} --run-dir results/runs/{wildcards.run}"
-        " --device {params.device} --threads {threads} --amp {params.amp} {params.speed}"
-        " > {log} 2>&1"
+        (
+            "reid train --spec {params.spec:q} --run-dir "
+            + paths.run_dir("{wildcards.run}")
+            + " --device {params.device} --threads {threads} --amp {params.amp} {params.speed}"
+            " > {log} 2>&1"
+        )

@@ -3,13 +3,13 @@
 # written by workers never retrigger the DAG.
 
 
-if OPTUNA_STORAGE_FILE:
+if PLAN.storage_file:
 
     rule optuna_storage:
         output:
-            OPTUNA_STORAGE_FILE,
+            PLAN.storage_file,
         log:
-            "results/logs/tuning/storage.log",
+            paths.log_file("tuning", "storage"),
         conda:
             "../envs/reid.yaml"
         threads: 1
@@ -24,11 +24,11 @@ rule study_create:
     input:
         storage=get_storage,
     output:
-        "results/optuna/{study}/created.json",
+        paths.study_created("{study}"),
     log:
-        "results/logs/tuning/{study}_create.log",
+        paths.log_file("tuning", "{study}_create"),
     benchmark:
-        "results/benchmarks/study_create/{study}.tsv"
+        paths.benchmark_file("study_create", "{study}")
     conda:
         "../envs/reid.yaml"
     threads: 1
@@ -46,11 +46,11 @@ rule study_worker:
     input:
         unpack(get_worker_inputs),
     output:
-        "results/optuna/{study}/worker_{worker}.json",
+        paths.study_worker_done("{study}", "{worker}"),
     log:
-        "results/logs/tuning/{study}_worker_{worker}.log",
+        paths.log_file("tuning", "{study}_worker_{worker}"),
     benchmark:
-        "results/benchmarks/study_worker/{study}_{worker}.tsv"
+        paths.benchmark_file("study_worker", "{study}_{worker}")
     conda:
         "../envs/reid.yaml"
     threads: CONFIG["threads"]
@@ -70,23 +70,19 @@ rule study_worker:
 
 rule study_aggregate:
     input:
-        storage=get_storage,
-        workers=lambda wildcards: expand(
-            "results/optuna/{study}/worker_{worker}.json",
-            study=wildcards.study,
-            worker=range(CONFIG["optuna"]["workers"]),
-        ),
+        unpack(get_aggregate_inputs),
     output:
         table=report(
-            "results/tables/study_{study}.csv",
+            paths.study_table("{study}"),
             caption="../report/study.rst",
             category="Ablation studies",
         ),
-        best="results/optuna/best_{study}.json",
+        best=paths.study_best("{study}"),
+        report_tables=paths.report_tables("study_{study}"),
     log:
-        "results/logs/tuning/{study}_aggregate.log",
+        paths.log_file("tuning", "{study}_aggregate"),
     benchmark:
-        "results/benchmarks/study_aggregate/{study}.tsv"
+        paths.benchmark_file("study_aggregate", "{study}")
     conda:
         "../envs/reid.yaml"
     threads: 1
@@ -95,6 +91,8 @@ rule study_aggregate:
         runtime=10,
     params:
         settings=get_study_settings,
+        extra=lambda wildcards: PLAN.aggregate_options(wildcards.study),
     shell:
         "reid tune aggregate --study {wildcards.study} --config-json {params.settings:q}"
-        " --table {output.table} --best {output.best} > {log} 2>&1"
+        " --table {output.table} --best {output.best}"
+        " --report-tables {output.report_tables} {params.extra} > {log} 2>&1"

@@ -1,18 +1,21 @@
 """The report's opening answer: does the covariance loss change training, and does it then reduce
 forgetting against fine-tuning and LwF? Read from the `alpha` study (gradient variant, α over
-orders of magnitude, several seeds) and the method comparison, with paired-by-seed intervals."""
+orders of magnitude, several seeds) and the method comparison, with paired-by-seed intervals.
+Fed by the study that names the `answer` table (the `alpha` study), computed by its aggregate
+job from its trial table, its trial runs' histories and the comparison's `continual.csv`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from reid.continual.table import interval
-from reid.report import figures, inputs
-from reid.report.compare import _num
+from reid.helpers import finite_number
+from reid.report_tables.base import TableInputs, register_report_table
+from reid.report_tables.history import covariance_ratio
+from reid.stats import interval
 
 ONSET_RATIO = 1e-3  # the term "changes training" once it is at least 0.1 % of the loss
 BASELINES = ("finetune", "lwf")
@@ -28,23 +31,22 @@ class Answer:
     seeds: int = 0
 
 
-def per_seed(study: pd.DataFrame, results: Path, task1: str, task2: str) -> pd.DataFrame:
+def per_seed(study: pd.DataFrame, history, task1: str, task2: str) -> pd.DataFrame:
     """One row per completed α trial: α, seed, cov/ce ratio, task-1 mAP after phases 1 and 2,
     forgetting (mAP points), task-2 Rank-1."""
     done = study[(study["state"].astype(str) == "COMPLETE")]
     rows = []
     for values in done.to_dict("records"):
-        history = inputs.read_csv(results / "runs" / str(values.get("run")) / "history.csv")
-        first = _num(values.get(f"{task1}_after_phase1_mAP"))
-        final = _num(values.get(f"{task1}_mAP"))
+        first = finite_number(values.get(f"{task1}_after_phase1_mAP"))
+        final = finite_number(values.get(f"{task1}_mAP"))
         rows.append(
             {
                 "alpha": float(values["param_alpha"]),
                 "seed": int(values["param_seed"]),
-                "ratio": figures.covariance_ratio(history),
+                "ratio": covariance_ratio(history(str(values.get("run")))),
                 "task1_final": final,
                 "forgetting": None if first is None or final is None else first - final,
-                "task2_rank1": _num(values.get(f"{task2}_rank1")),
+                "task2_rank1": finite_number(values.get(f"{task2}_rank1")),
             }
         )
     return pd.DataFrame(rows)
@@ -193,13 +195,14 @@ def _failed(study: pd.DataFrame) -> list[str]:
 def answer(
     study: pd.DataFrame | None,
     continual: pd.DataFrame | None,
-    results: Path,
+    history,
     task_names: list[str],
 ) -> Answer:
-    """The opening section; `run` is False without a completed α study."""
+    """The opening section; `run` is False without a completed α study. `history(run)` reads a
+    trial run's history.csv (None when absent)."""
     if study is None or len(task_names) < 2 or "param_alpha" not in study.columns:
         return Answer(run=False)
-    trials = per_seed(study, Path(results), task_names[0], task_names[1])
+    trials = per_seed(study, history, task_names[0], task_names[1])
     if trials.empty:
         return Answer(run=False)
     return Answer(
@@ -208,3 +211,19 @@ def answer(
         rows=table_rows(trials, continual),
         seeds=int(trials["seed"].nunique()),
     )
+
+
+@register_report_table(
+    "answer",
+    "The answer: does the covariance loss reduce forgetting?",
+    "The study feeding it: the gradient variant of the covariance loss at each α, each seed, "
+    "phase 2 at the main schedule. Forgetting = task-1 mAP after phase 1 minus after phase 2 "
+    "(points). Δ columns: our forgetting minus the baseline's, paired by seed (negative = "
+    "forgets less); mean [95% t-interval].",
+    order=0,
+    kind="answer",
+    needs=("continual", "histories"),
+)
+def answer_table(inputs: TableInputs) -> dict[str, Any]:
+    names = [task["name"] for task in inputs.config.get("tasks") or []]
+    return asdict(answer(inputs.study, inputs.continual, inputs.history, names))

@@ -1,20 +1,23 @@
-"""Beyond the paper: the method comparison (baselines, continual metrics, seeds) of the report."""
+"""Beyond the paper: the method comparison of the report (baselines, continual metrics, seeds),
+computed by the `comparison` job: seed statistics of every method, mean accuracy matrices, and
+the verdicts in words (how much fine-tuning forgets, joint vs sequential, what exceeds the
+seed noise)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from reid.continual.table import paired_differences, seed_summary, separated
-from reid.report import figures, paper
+from reid import paper
+from reid.continual.table import PAPER_METHOD, paired_differences, seed_summary, separated
+from reid.helpers import finite_number
 from reid.strategies import method_labels
 
 # Labels come from the strategies' registry (reid/strategies/): a new strategy appears here.
 METHOD_LABELS: dict[str, str] = method_labels()
-OURS = "covariance"
+OURS = PAPER_METHOD
 JOINT = "joint"
 FINETUNE = "finetune"
 METRICS = ("mAP", "rank1")
@@ -27,35 +30,7 @@ STATISTICS: dict[str, str] = {
 }
 CLEAR_DROP = 5.0
 VALUE_COLUMNS = ("average", "forgetting", "bwt", "task1_first", "task1_final")
-
-
-@dataclass
-class Cell:
-    """One formatted statistic: its mean (None for n/a) and the text shown."""
-
-    key: str
-    mean: float | None
-    text: str
-
-
-@dataclass
-class Section:
-    """What the template shows of the method comparison."""
-
-    run: bool
-    headers: list[tuple[str, list[str]]] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    heatmaps: list[dict[str, str]] = field(default_factory=list)
-    verdicts: list[str] = field(default_factory=list)
-    seeds: int = 0
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
+STAT_KEYS = ("n", "mean", "std", "ci95_low", "ci95_high")
 
 
 def method_order(methods: list[str]) -> list[str]:
@@ -94,32 +69,6 @@ def stat(summary: pd.DataFrame, method: str, metric: str, statistic: str) -> dic
     return pick.iloc[0].to_dict() if not pick.empty else {}
 
 
-def format_stat(row: dict[str, Any]) -> str:
-    """'mean ± std [low, high]' with two or more seeds, the single value with one, else 'n/a'."""
-    mean = _finite(row.get("mean"))
-    if mean is None:
-        return "n/a"
-    n = int(row.get("n") or 0)
-    std, low, high = (_finite(row.get(k)) for k in ("std", "ci95_low", "ci95_high"))
-    if n < 2 or std is None or low is None or high is None:
-        return f"{mean:.1f}"
-    return f"{mean:.1f} ± {std:.1f} [{low:.1f}, {high:.1f}]"
-
-
-def table_rows(summary: pd.DataFrame) -> list[dict[str, Any]]:
-    """One row per method: mAP and Rank-1 cells of every statistic."""
-    rows = []
-    for method in method_order(list(summary["method"].unique())):
-        cells = []
-        for metric in METRICS:
-            for statistic in STATISTICS:
-                row = stat(summary, method, metric, statistic)
-                key = f"{metric}-{statistic}"
-                cells.append(Cell(key, _finite(row.get("mean")), format_stat(row)))
-        rows.append({"method": method, "label": METHOD_LABELS.get(method, method), "cells": cells})
-    return rows
-
-
 def mean_matrix(results: pd.DataFrame, method: str, metric: str) -> pd.DataFrame:
     """Mean over seeds of a method's metric: rows training steps, columns task names."""
     frame = results[results["method"] == method]
@@ -130,58 +79,14 @@ def mean_matrix(results: pd.DataFrame, method: str, metric: str) -> pd.DataFrame
     return matrix
 
 
-def heatmap(results: pd.DataFrame, method: str, limits: dict[str, tuple[float, float]]) -> str:
-    """Annotated heatmaps (mAP beside Rank-1) of one method's mean accuracy matrix."""
-    import seaborn as sns
-
-    tasks = results.loc[results["method"] == method, "task_index"].nunique()
-    width = 2 * (1.6 + 1.1 * tasks) + 1
-    with figures.figure(width, 1.2 + 0.6 * tasks, ncols=len(METRICS)) as (fig, axes):
-        for ax, metric in zip(axes, METRICS, strict=True):
-            vmin, vmax = limits[metric]
-            sns.heatmap(
-                mean_matrix(results, method, metric),
-                annot=True,
-                fmt=".1f",
-                cmap="viridis",
-                vmin=vmin,
-                vmax=vmax,
-                cbar=False,
-                ax=ax,
-            )
-            ax.tick_params(axis="y", rotation=0)
-            ax.set(
-                xlabel="task",
-                ylabel="after training step",
-                title=f"{paper.METRIC_LABELS[metric]} (%)",
-            )
-        fig.suptitle(METHOD_LABELS.get(method, method))
-        return figures.to_data_uri(fig)
-
-
-def heatmaps(results: pd.DataFrame | None) -> list[dict[str, str]]:
-    """One embedded PNG per method, colour scales shared across methods."""
-    if results is None or results.empty:
-        return []
-    limits = {m: (float(results[m].min()), float(results[m].max())) for m in METRICS}
-    return [
-        {
-            "method": method,
-            "label": METHOD_LABELS.get(method, method),
-            "uri": heatmap(results, method, limits),
-        }
-        for method in method_order(list(results["method"].unique()))
-    ]
-
-
 def _mean(summary: pd.DataFrame, method: str, metric: str, statistic: str) -> float | None:
-    return _finite(stat(summary, method, metric, statistic).get("mean"))
+    return finite_number(stat(summary, method, metric, statistic).get("mean"))
 
 
 def _seeds(summary: pd.DataFrame, methods: list[str], metric: str) -> int:
     """The fewest seeds any of `methods` has for `metric` (0 when none was run)."""
     counts = [stat(summary, m, metric, "task1_final").get("n") for m in methods]
-    counts = [int(c) for c in counts if _finite(c) is not None]
+    counts = [int(c) for c in counts if finite_number(c) is not None]
     return min(counts) if counts else 0
 
 
@@ -401,28 +306,58 @@ def headers() -> list[tuple[str, list[str]]]:
     return [(paper.METRIC_LABELS[m], list(STATISTICS.values())) for m in METRICS]
 
 
-def section(
-    results: pd.DataFrame | None,
-    continual: pd.DataFrame | None,
-    summary: pd.DataFrame | None,
-    *,
-    synthetic: bool,
-) -> Section:
-    """The method comparison; `run` is False when none of its tables exists."""
-    if continual is None and results is not None and not results.empty:
-        from reid.continual.table import continual_metrics
+def table_rows(summary: pd.DataFrame) -> list[dict[str, Any]]:
+    """One row per method in table order: the statistics of every (metric, statistic) cell."""
+    rows = []
+    for method in method_order(list(summary["method"].unique())):
+        cells = []
+        for metric in METRICS:
+            for statistic in STATISTICS:
+                row = stat(summary, method, metric, statistic)
+                numbers = {key: finite_number(row.get(key)) for key in STAT_KEYS}
+                cells.append({"key": f"{metric}-{statistic}", **numbers})
+        rows.append({"method": method, "label": METHOD_LABELS.get(method, method), "cells": cells})
+    return rows
 
-        continual = continual_metrics(results)
-    if continual is None and summary is None:
-        return Section(run=False)
-    full = full_summary(continual, summary)
+
+def matrices(results: pd.DataFrame | None) -> dict[str, Any]:
+    """Each method's accuracy matrix, mean over seeds (rows: steps, columns: tasks), with the
+    value range of each metric over all methods (one colour scale)."""
+    if results is None or results.empty:
+        return {"methods": [], "limits": {}}
+    limits = {m: [float(results[m].min()), float(results[m].max())] for m in METRICS}
+    out = []
+    for method in method_order(list(results["method"].unique())):
+        values = {}
+        for metric in METRICS:
+            frame = mean_matrix(results, method, metric)
+            values[metric] = [[finite_number(v) for v in row] for row in frame.to_numpy()]
+        out.append(
+            {
+                "method": method,
+                "label": METHOD_LABELS.get(method, method),
+                "steps": [int(step) for step in frame.index],
+                "tasks": [str(task) for task in frame.columns],
+                "values": values,
+            }
+        )
+    return {"methods": out, "limits": limits}
+
+
+def section(
+    results: pd.DataFrame | None, continual: pd.DataFrame | None, *, synthetic: bool
+) -> dict[str, Any]:
+    """The method comparison as the report shows it (`results`: comparison.csv, `continual`:
+    continual.csv); `run` is False without any method."""
+    full = full_summary(continual, None)
     if full.empty:
-        return Section(run=False)
-    return Section(
-        run=True,
-        headers=headers(),
-        rows=table_rows(full),
-        heatmaps=heatmaps(results),
-        verdicts=verdicts(full, synthetic, _paired(continual)),
-        seeds=_seeds(full, list(full["method"].unique()), "mAP"),
-    )
+        return {"run": False}
+    return {
+        "run": True,
+        "headers": headers(),
+        "metric_labels": {m: paper.METRIC_LABELS[m] for m in METRICS},
+        "rows": table_rows(full),
+        "matrices": matrices(results),
+        "verdicts": verdicts(full, synthetic, _paired(continual)),
+        "seeds": _seeds(full, list(full["method"].unique()), "mAP"),
+    }

@@ -1,16 +1,16 @@
-"""The report's "Lifelong re-ID benchmark" section: our Seen-Avg / Unseen-Avg per method beside
-the published rows, continual metrics, Seen-/Unseen-Avg after every step, per-dataset tables."""
+"""The lifelong re-ID benchmark's section of the report, computed by the `lreid_tables` job: per
+method after its last step Seen-Avg / Unseen-Avg, forgetting, BWT and FWT (seed statistics);
+Seen-/Unseen-Avg after every step; every set's mAP / R1 after the last step."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from reid.helpers import finite_number
 from reid.lreid.plan import REFERENCE
-from reid.report.lreid_published import ORDER1, SOURCE_NOTE
-from reid.report.methods import METHOD_LABELS, format_stat, method_order
+from reid.report_tables.comparison import METHOD_LABELS, STAT_KEYS, method_order
 
 METRICS = ("mAP", "rank1")
 METRIC_LABELS = {"mAP": "mAP", "rank1": "R1"}
@@ -18,29 +18,24 @@ AVERAGES = {"seen_avg": "Seen-Avg", "unseen_avg": "Unseen-Avg"}
 CONTINUAL = {"forgetting": "forgetting", "bwt": "BWT", "fwt": "FWT"}
 
 
-def _read(path: Path) -> pd.DataFrame | None:
-    return pd.read_csv(path) if path.is_file() and path.stat().st_size else None
-
-
-def order_name(config: dict) -> str:
-    """'order 1', 'order 2' or 'a custom order' from the tasks' datasets."""
-    from reid.data.adapters import ORDERS
-
-    datasets = tuple(task.get("dataset") for task in config.get("tasks") or [])
-    for number, order in ORDERS.items():
-        if datasets == order:
-            return f"order {number}"
-    return "a custom order"
-
-
-def _cell(summary: pd.DataFrame, method: str, step: int, metric: str, statistic: str) -> str:
-    pick = summary[
+def _pick(summary: pd.DataFrame, method: str, step: int, metric: str, statistic: str):
+    return summary[
         (summary["method"] == method)
         & (summary["step"] == step)
         & (summary["metric"] == metric)
         & (summary["statistic"] == statistic)
     ]
-    return format_stat(pick.iloc[0].to_dict()) if not pick.empty else "n/a"
+
+
+def _stats(summary: pd.DataFrame, method: str, step: int, metric: str, statistic: str) -> dict:
+    pick = _pick(summary, method, step, metric, statistic)
+    row = pick.iloc[0].to_dict() if not pick.empty else {}
+    return {key: finite_number(row.get(key)) for key in STAT_KEYS}
+
+
+def _mean(summary: pd.DataFrame, method: str, step: int, metric: str, statistic: str):
+    pick = _pick(summary, method, step, metric, statistic)
+    return finite_number(pick["mean"].iloc[0]) if not pick.empty else None
 
 
 def _methods(frame: pd.DataFrame) -> list[str]:
@@ -53,7 +48,7 @@ def ours_rows(summary: pd.DataFrame) -> list[dict[str, Any]]:
     rows = []
     for method in _methods(summary):
         cells = [
-            _cell(summary, method, last, metric, statistic)
+            _stats(summary, method, last, metric, statistic)
             for statistic in (*AVERAGES, *CONTINUAL)
             for metric in METRICS
         ]
@@ -61,14 +56,18 @@ def ours_rows(summary: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _mean(summary: pd.DataFrame, method: str, step: int, metric: str, statistic: str) -> str:
-    pick = summary[
-        (summary["method"] == method)
-        & (summary["step"] == step)
-        & (summary["metric"] == metric)
-        & (summary["statistic"] == statistic)
-    ]
-    return f"{pick['mean'].iloc[0]:.1f}" if not pick.empty else "—"
+def counterparts(summary: pd.DataFrame) -> dict[str, list[float | None]]:
+    """Per method, its Seen-Avg mAP, Seen-Avg R1, Unseen-Avg mAP, Unseen-Avg R1 after the last
+    step (mean over seeds): the cells set beside a published row of the same method."""
+    last = int(summary["step"].max())
+    return {
+        method: [
+            _mean(summary, method, last, metric, statistic)
+            for statistic in AVERAGES
+            for metric in METRICS
+        ]
+        for method in _methods(summary)
+    }
 
 
 def step_table(summary: pd.DataFrame, metric: str) -> dict[str, Any]:
@@ -92,7 +91,7 @@ def step_table(summary: pd.DataFrame, metric: str) -> dict[str, Any]:
 
 def dataset_table(data: pd.DataFrame, kind: str, order: list[str]) -> dict[str, Any]:
     """mAP / R1 of every set of one kind after the last step (mean over seeds); sets in the
-    config's `order`, any other after them."""
+    config's `order`, any other after them; a cell is [mAP, R1] or None."""
     last = int(data["step"].max())
     pick = data[(data["kind"] == kind) & ((data["step"] == last) | (data["method"] == REFERENCE))]
     present = set(pick["set"])
@@ -105,40 +104,30 @@ def dataset_table(data: pd.DataFrame, kind: str, order: list[str]) -> dict[str, 
         for name in sets:
             if (method, name) in means.index:
                 row = means.loc[(method, name)]
-                cells.append(f"{row['mAP']:.1f} / {row['rank1']:.1f}")
+                cells.append([finite_number(row["mAP"]), finite_number(row["rank1"])])
             else:
-                cells.append("—")
+                cells.append(None)
         rows.append({"method": method, "cells": cells})
     return {"kind": kind, "sets": sets, "rows": rows}
 
 
-def section(results: Path, config: dict, *, synthetic: bool) -> dict[str, Any]:
-    """Context of the section; `run` is False when the benchmark tables are absent."""
-    tables = Path(results) / "tables"
-    summary, data = _read(tables / "lreid.csv"), _read(tables / "lreid_datasets.csv")
-    enabled = bool((config.get("benchmark") or {}).get("enabled"))
-    if summary is None or data is None or summary.empty:
-        return {"run": False, "enabled": enabled}
+def section(summary: pd.DataFrame, data: pd.DataFrame, order: list[str]) -> dict[str, Any]:
+    """What the report shows of the benchmark (`summary`: lreid.csv, `data`: every set's
+    result per method, seed and step; `order`: the config's set names in order)."""
+    if summary.empty or data.empty:
+        return {"run": False}
     used = data.loc[data["method"] != REFERENCE, "features"].dropna().unique().tolist()
-    seeds = int(summary["n"].max()) if "n" in summary else 0
-    order = [
-        entry.get("name") for entry in (config.get("tasks") or []) + (config.get("unseen") or [])
-    ]
     return {
         "run": True,
-        "synthetic": synthetic,
-        "order": order_name(config),
-        "features": (config.get("benchmark") or {}).get("features", "?"),
         "resolved": ", ".join(sorted(used)),
-        "seeds": seeds,
+        "seeds": int(summary["n"].max()) if "n" in summary else 0,
         "headers": [
             f"{label} {METRIC_LABELS[m]}"
             for label in (*AVERAGES.values(), *CONTINUAL.values())
             for m in METRICS
         ],
         "ours": ours_rows(summary),
-        "published": [row._asdict() for row in ORDER1],
-        "published_note": SOURCE_NOTE,
+        "counterparts": counterparts(summary),
         "steps": [step_table(summary, metric) for metric in METRICS],
         "datasets": [dataset_table(data, kind, order) for kind in ("seen", "unseen")],
     }
