@@ -28,6 +28,9 @@ def _lreid_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=Path, help="tables: per-seed Seen-Avg / Unseen-Avg")
     parser.add_argument("--datasets", type=Path, help="tables: per-dataset results")
     parser.add_argument(
+        "--checks", type=Path, help="tables: does the run separate the methods (CSV)"
+    )
+    parser.add_argument(
         "--report-tables", type=Path, help="tables: the benchmark's report tables (JSON)"
     )
     parser.add_argument(
@@ -100,6 +103,10 @@ def _tables(args: argparse.Namespace) -> int:
         write_csv(args.seeds, seeds)
     if args.datasets:
         write_csv(args.datasets, data)
+    if args.checks:
+        from reid.lreid.checks import checks_frame
+
+        write_csv(args.checks, checks_frame(data))
     if args.report_tables:
         from reid.report_tables.lreid import section
 

@@ -169,7 +169,27 @@ def _lreid(part: dict[str, Any] | None, settings: dict[str, Any]) -> dict[str, A
             for row in ORDER1
         ],
         "published_note": SOURCE_NOTE,
+        "checks": _checks(part.get("checks")),
     }
+
+
+def _checks(part: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The separation checks with their cells formatted."""
+    if not part:
+        return None
+    rows = [
+        {
+            **row,
+            "cell": format_stat(row["stats"]),
+            "per_seed": ", ".join(f"{k}: {mean_text(v)}" for k, v in row["seeds"].items()),
+        }
+        for row in part["rows"]
+    ]
+    positions = [
+        {**p, "cells": [f"{format_stat(c['stats'])} ({c['side']})" for c in p["cells"]]}
+        for p in part["positions"]
+    ]
+    return {**part, "rows": rows, "positions": positions}
 
 
 def _beside(counterparts: dict[str, list] | None, method: str | None) -> list[str] | None:

@@ -111,6 +111,39 @@ def dataset_table(data: pd.DataFrame, kind: str, order: list[str]) -> dict[str, 
     return {"kind": kind, "sets": sets, "rows": rows}
 
 
+def checks_part(data: pd.DataFrame) -> dict[str, Any]:
+    """The three separation checks and every other method's position (`reid.lreid.checks`),
+    as numbers for the report (per-seed values by seed)."""
+    from reid.lreid.checks import FORGETTING_POINTS, positions, separation
+
+    def stats(row: dict[str, Any]) -> dict[str, Any]:
+        return {key: finite_number(row.get(key)) for key in STAT_KEYS}
+
+    checks = [
+        {
+            "check": row["check"],
+            "claim": row["claim"],
+            "verdict": row["verdict"],
+            "stats": stats(row),
+            "seeds": {str(k): finite_number(v) for k, v in row["seeds"].items()},
+        }
+        for row in separation(data)
+    ]
+    places = [
+        {
+            "method": row["method"],
+            "cells": [
+                {"stats": stats(row[key]), "side": row[key]["side"]}
+                for key in ("seen_vs_finetune", "seen_vs_joint", "unseen_vs_finetune")
+            ],
+        }
+        for row in positions(data)
+    ]
+    order = method_order([p["method"] for p in places])
+    places.sort(key=lambda p: order.index(p["method"]))
+    return {"rows": checks, "positions": places, "forgetting_points": FORGETTING_POINTS}
+
+
 def section(summary: pd.DataFrame, data: pd.DataFrame, order: list[str]) -> dict[str, Any]:
     """What the report shows of the benchmark (`summary`: lreid.csv, `data`: every set's
     result per method, seed and step; `order`: the config's set names in order)."""
@@ -130,4 +163,5 @@ def section(summary: pd.DataFrame, data: pd.DataFrame, order: list[str]) -> dict
         "counterparts": counterparts(summary),
         "steps": [step_table(summary, metric) for metric in METRICS],
         "datasets": [dataset_table(data, kind, order) for kind in ("seen", "unseen")],
+        "checks": checks_part(data),
     }

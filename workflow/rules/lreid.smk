@@ -103,6 +103,7 @@ rule lreid_tables:
         ),
         seeds=paths.table_file("lreid_seeds"),
         datasets=paths.table_file("lreid_datasets"),
+        checks=paths.table_file("lreid_checks"),
         report_tables=paths.report_tables("lreid"),
     log:
         paths.log_file("tables", "lreid"),
@@ -119,5 +120,5 @@ rule lreid_tables:
         order=BENCH.set_order() if BENCH else "",
     shell:
         "reid lifelong tables --manifest {params.manifest:q} --out {output.table}"
-        " --seeds {output.seeds} --datasets {output.datasets}"
+        " --seeds {output.seeds} --datasets {output.datasets} --checks {output.checks}"
         " --report-tables {output.report_tables} --order {params.order:q} > {log} 2>&1"
