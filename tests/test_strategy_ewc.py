@@ -141,3 +141,16 @@ def test_batch_option_squares_the_batch_mean_gradient_instead() -> None:
         torch.testing.assert_close(batch[name], g.pow(2), rtol=1e-4, atol=1e-12)
     conv = "0.weight"
     assert not torch.allclose(batch[conv], per_image[conv], rtol=0.1)
+
+
+def test_estimates_carry_no_graph_to_a_trainable_head() -> None:
+    """A shared, trainable head (BNNeck, growing classifier): the Fisher and MAS's Ω must be
+    plain numbers, or the penalty backpropagates into the head and a second step fails."""
+    from reid.strategies.mas import importance
+
+    model, bank = tiny_model(2), fake_bank(ids=2, per_id=3)
+    assert all(p.requires_grad for p in model.task_head(0).parameters())
+    fisher = diagonal_fisher(model, 0, bank, batches=2, batch_size=4, seed=0)
+    omega = importance(model, 0, bank, batches=2, batch_size=4, seed=0)
+    for estimate in (fisher, omega):
+        assert not any(value.requires_grad for value in estimate.values())

@@ -45,7 +45,11 @@ def per_sample_gradients(
         fmap = functional_call(model.base, weights, (image.unsqueeze(0),))
         return value(head(fmap), target)
 
-    return vmap(grad(of_one), in_dims=(None, 0, 0), chunk_size=CHUNK)(params, images, targets)
+    grads = vmap(grad(of_one), in_dims=(None, 0, 0), chunk_size=CHUNK)(params, images, targets)
+    # torch.func's gradients stay differentiable w.r.t. the head's trainable weights (a shared
+    # BNNeck head or growing classifier): a penalty weighted by them would backpropagate into
+    # the head through the estimate, and a second step through a freed graph.
+    return {name: g.detach() for name, g in grads.items()}
 
 
 def sampled_batches(bank: Any, batches: int, batch_size: int, seed: int) -> list[torch.Tensor]:
