@@ -82,6 +82,20 @@ def test_lreid_tables_hold_seen_and_unseen_averages(finished: Path) -> None:
     assert set(data.loc[data["method"] == "reference", "features"]) == {"pipeline:0"}
 
 
+def test_separation_checks_come_from_the_per_set_table(finished: Path) -> None:
+    tables = finished / "results" / "tables"
+    checks = pd.read_csv(tables / "lreid_checks.csv").set_index("check")
+    assert {"random", "forgetting", "joint"} <= set(checks.index)
+    data = pd.read_csv(tables / "lreid_datasets.csv")
+    finetune = data[(data["method"] == "finetune") & (data["kind"] == "seen")]
+    joint = data[(data["method"] == "joint") & (data["kind"] == "seen")]
+    gain = joint["mAP"].mean() - finetune.loc[finetune["step"] == 3, "mAP"].mean()
+    assert checks.loc["joint", "mean"] == pytest.approx(gain)
+    assert checks.loc["joint", "n"] == 1 and checks.loc["joint", "verdict"] in ("holds", "fails")
+    html = (finished / "results" / "report" / "index.html").read_text(encoding="utf-8")
+    assert 'id="table-lreid-checks"' in html and 'data-check="forgetting"' in html
+
+
 def test_chain_jobs_give_the_same_tables(finished: Path) -> None:
     """`benchmark.jobs: chain` (one job per method and seed) in the same results folder: the
     finished runs are reused, a deleted one is trained again inside its chain's job, and the
