@@ -77,6 +77,24 @@ def test_rule_inputs_come_from_the_plan(plan):
     assert workers["storage"] == ["results/optuna/journal.log"]
 
 
+def test_a_study_waits_for_every_run_of_the_dag_its_trials_train():
+    """The α study over seeds 0-2 shares each seed's phase 1 with the comparison's `train`
+    jobs: its workers wait for all three (Snakemake would delete and retrain a phase-1 model a
+    worker trained first, under a running trial)."""
+    raw = _raw(comparison={"seeds": [0, 1, 2], "methods": ["covariance", "finetune"]})
+    raw["ablations"] = dict(raw["ablations"], alpha_seeds=[0, 1, 2])
+    plan = workflow_plan(raw)
+    phase1 = {
+        run_hash(entry["specs"][0]) for entry in plan.comparison if entry["method"] == "finetune"
+    }
+    assert len(phase1) == 3
+    waits = set(plan.worker_inputs("alpha")["main"])
+    assert {paths.run_file(run, paths.MODEL) for run in phase1} <= waits
+    assert set(plan.shared_runs("alpha")) <= set(plan.runs)
+    # the batch-size study shares only the main phase 1 (its batch-32 point)
+    assert plan.shared_runs("batch_size") == [plan.main_hashes[0]]
+
+
 def test_rank_lists_main_run_after_phases_1_and_2_and_lwf_after_phase_2(plan):
     drawn = plan.ranklists
     runs = [(e["run"], e["phase"], e["label"]) for e in drawn.values()]

@@ -154,12 +154,22 @@ class WorkflowPlan:
             for study in self.studies
         }
 
+    def shared_runs(self, study: str) -> list[str]:
+        """The runs a study's grid trials train that a `train` job of this DAG also makes (the
+        main chain, a comparison seed's phase 1): the study's workers must wait for them.
+        Snakemake deletes a job's outputs before it runs it, so a worker that trained such a
+        run itself would have it removed and retrained under its feet (a trial of the α study
+        once read a phase-1 `model.pt` in that window and failed)."""
+        plan = study_plan(validate_config(study_config(self.config, study)), study)
+        needed = {run_hash(spec) for params in plan.grid for spec in plan.plan(params).specs}
+        return [run for run in self.runs if run in needed]
+
     def worker_inputs(self, study: str) -> dict[str, Any]:
-        """Trials reuse the main runs: waiting for them avoids training one run twice."""
+        """Trials reuse the runs the DAG trains: waiting for them avoids training one twice."""
         return {
             "created": paths.study_created(study),
             "storage": self.storage_inputs(),
-            "main": [paths.run_file(run, paths.MODEL) for run in self.main_hashes[:2]],
+            "main": [paths.run_file(run, paths.MODEL) for run in self.shared_runs(study)],
             "ready": [paths.ready_file(spec["task"]["root"]) for spec in self.main],
         }
 
