@@ -51,6 +51,9 @@ rule study_worker:
         paths.log_file("tuning", "{study}_worker_{worker}"),
     benchmark:
         paths.benchmark_file("study_worker", "{study}_{worker}")
+    # A study's workers are the longest jobs (the α study: 18 trials): start them as soon as
+    # the runs they wait for exist, not after every shorter job that is ready too.
+    priority: 10
     conda:
         "../envs/reid.yaml"
     threads: CONFIG["threads"]
