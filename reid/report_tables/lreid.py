@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from reid.helpers import finite_number
+from reid.lreid.checks import FORGETTING_POINTS, positions, separation
 from reid.lreid.plan import REFERENCE
 from reid.report_tables.comparison import METHOD_LABELS, STAT_KEYS, method_order
 
@@ -27,10 +28,14 @@ def _pick(summary: pd.DataFrame, method: str, step: int, metric: str, statistic:
     ]
 
 
+def _numbers(row: dict[str, Any]) -> dict[str, float | None]:
+    """The seed statistics of a row (n, mean, std, interval), non-finite ones as None."""
+    return {key: finite_number(row.get(key)) for key in STAT_KEYS}
+
+
 def _stats(summary: pd.DataFrame, method: str, step: int, metric: str, statistic: str) -> dict:
     pick = _pick(summary, method, step, metric, statistic)
-    row = pick.iloc[0].to_dict() if not pick.empty else {}
-    return {key: finite_number(row.get(key)) for key in STAT_KEYS}
+    return _numbers(pick.iloc[0].to_dict() if not pick.empty else {})
 
 
 def _mean(summary: pd.DataFrame, method: str, step: int, metric: str, statistic: str):
@@ -114,17 +119,12 @@ def dataset_table(data: pd.DataFrame, kind: str, order: list[str]) -> dict[str, 
 def checks_part(data: pd.DataFrame) -> dict[str, Any]:
     """The three separation checks and every other method's position (`reid.lreid.checks`),
     as numbers for the report (per-seed values by seed)."""
-    from reid.lreid.checks import FORGETTING_POINTS, positions, separation
-
-    def stats(row: dict[str, Any]) -> dict[str, Any]:
-        return {key: finite_number(row.get(key)) for key in STAT_KEYS}
-
     checks = [
         {
             "check": row["check"],
             "claim": row["claim"],
             "verdict": row["verdict"],
-            "stats": stats(row),
+            "stats": _numbers(row),
             "seeds": {str(k): finite_number(v) for k, v in row["seeds"].items()},
         }
         for row in separation(data)
@@ -133,7 +133,7 @@ def checks_part(data: pd.DataFrame) -> dict[str, Any]:
         {
             "method": row["method"],
             "cells": [
-                {"stats": stats(row[key]), "side": row[key]["side"]}
+                {"stats": _numbers(row[key]), "side": row[key]["side"]}
                 for key in ("seen_vs_finetune", "seen_vs_joint", "unseen_vs_finetune")
             ],
         }
