@@ -3,6 +3,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
+# pytest-xdist workers: one per core (2 on the CI machine); the long modules start first.
+TEST_WORKERS ?= auto
 
 .PHONY: run test lint bench clean-results
 
@@ -22,7 +24,7 @@ lint: $(STAMP)
 	snakemake --lint
 
 test: $(STAMP) lint
-	python -m pytest -q
+	python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)
 	python benchmarks/run_all.py

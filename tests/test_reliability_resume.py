@@ -20,6 +20,8 @@ from workflow_helpers import BIN, REPO, TINY, env, make_project, snakemake
 from reid.config import validate_config
 from reid.runs import RUN_OUTPUTS, main_chain, run_hash
 
+pytestmark = pytest.mark.slow
+
 EPOCHS = 6  # ~0.5 s each: the kill lands after epoch 1 with epochs to spare
 TIMING = ("seconds",)
 METRIC_TIMING = ("train_seconds", "images_per_second")
@@ -167,7 +169,6 @@ def reference(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     "kills", [("job", "group"), ("group", "job")], ids=["job-group", "group-job"]
 )

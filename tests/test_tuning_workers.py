@@ -25,6 +25,8 @@ from postgres_fixture import postgres_server
 from reid.tuning.storage import GRACE_ENV, HEARTBEAT_ENV, open_storage, stale_numbers
 from reid.tuning.worker import FAIL_POINT_ENV
 
+pytestmark = pytest.mark.slow
+
 BIN = Path(sys.executable).parent
 REID = str(BIN / "reid")
 

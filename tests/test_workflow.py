@@ -28,6 +28,8 @@ from reid.runs import main_chain, method_model, run_hash
 from reid.strategies import comparison_methods, comparison_strategy
 from reid.tuning.studies import enabled_studies, study_plan
 
+pytestmark = pytest.mark.slow
+
 EVAL_KEYS = {
     "rank1",
     "rank5",

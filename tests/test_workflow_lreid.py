@@ -16,6 +16,8 @@ from reid.config import load_config
 from reid.lreid.plan import benchmark_plan
 from reid.runs import run_hash
 
+pytestmark = pytest.mark.slow
+
 SIZES = {"num_train_ids": 6, "num_test_ids": 4, "images_per_id": 4, "height": 64, "width": 32}
 
 
