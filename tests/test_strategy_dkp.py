@@ -156,7 +156,7 @@ def test_head_task_loss_is_the_mean_ce_over_draws_plus_the_weighted_set_triplet(
     batch = Batch(torch.zeros(6), pids, pids, pids, 0)
     out = type("Out", (), {"heads": [res]})()
     assert float(strategy.task_loss(out, batch)[0].detach()) == pytest.approx(
-        float(total), rel=1e-6
+        float(total.detach()), rel=1e-6
     )
 
 
