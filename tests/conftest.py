@@ -1,6 +1,6 @@
 """Shared fixtures: a headless plotting backend and the repository root; the long end-to-end
-modules (markers `slurm` and `slow`) are collected first, so that `pytest -n 2 --dist loadfile`
-(`make test`) starts them at once and the short modules fill the other worker meanwhile."""
+modules (markers `slurm` and `slow`) are collected first, so that pytest-xdist with `--dist
+loadfile` (`make test`) starts them at once and the short modules fill the other workers."""
 
 from __future__ import annotations
 
@@ -25,18 +25,12 @@ def _rank(item: pytest.Item) -> int:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Long modules first, whole modules kept together, the order otherwise unchanged."""
-    module_rank: dict[str, int] = {}
+    """Long modules first; a stable sort on the module's rank keeps each module's items together
+    and in their order (pytest collects module by module)."""
+    module_rank: dict[Path, int] = {}
     for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        module_rank[module] = min(module_rank.get(module, len(LONG_FIRST)), _rank(item))
-    position = {module: index for index, module in enumerate(module_rank)}
-
-    def key(item: pytest.Item) -> tuple[int, int]:
-        module = item.nodeid.split("::", 1)[0]
-        return module_rank[module], position[module]
-
-    items.sort(key=key)
+        module_rank[item.path] = min(module_rank.get(item.path, len(LONG_FIRST)), _rank(item))
+    items.sort(key=lambda item: module_rank[item.path])
 
 
 @pytest.fixture
